@@ -1,0 +1,58 @@
+"""Where ftlib finds data and keeps its cache, from environment variables.
+
+- ``FTLIB_DATA_DIR``: the data directory searched first for every dataset
+  (CI points it at ``../shared/data``). Default: ``~/.local/share/ftlib/data``.
+- ``FTLIB_CACHE_DIR``: the cache of trained models and results.
+  Default: ``~/.cache/ftlib``.
+- ``FTLIB_ALLOW_DOWNLOAD``: ``1`` lets :mod:`ftlib.data` download a missing
+  dataset from its official mirrors into the data directory. Default: off.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def data_dir() -> Path:
+    """The configured data directory (it may not exist)."""
+    env = os.environ.get("FTLIB_DATA_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path.home() / ".local" / "share" / "ftlib" / "data"
+
+
+def cache_dir() -> Path:
+    """The configured cache directory (created on first use by :mod:`ftlib.store`)."""
+    env = os.environ.get("FTLIB_CACHE_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path.home() / ".cache" / "ftlib"
+
+
+def download_allowed() -> bool:
+    """True when the user opted in to downloads with ``FTLIB_ALLOW_DOWNLOAD=1``."""
+    return os.environ.get("FTLIB_ALLOW_DOWNLOAD", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def quiet() -> bool:
+    """True when progress bars must stay off (``FTLIB_QUIET=1``; the book build sets it)."""
+    return os.environ.get("FTLIB_QUIET", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def repo_root() -> Path | None:
+    """The book's checkout (the folder holding ``_toc.yml``) when ftlib runs from one, else None."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "_toc.yml").exists() else None
+
+
+def results_dir() -> Path:
+    """Where notebooks write result records and figure files (``FTLIB_RESULTS_DIR``).
+
+    Default: ``<checkout>/book/_results`` inside a checkout of the book, else ``./ftlib_results``.
+    """
+    env = os.environ.get("FTLIB_RESULTS_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    root = repo_root()
+    return root / "book" / "_results" if root else Path.cwd() / "ftlib_results"

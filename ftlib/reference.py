@@ -1,0 +1,132 @@
+"""The papers' published numbers, by checklist id (``../shared/papers/CHECKLIST.md``).
+
+These are facts to compare against, never results: notebooks read them only to
+put them beside our own numbers. Accuracies are percentages as printed.
+``section`` is the book notebook (``"<paper>/<name>"``) that reproduces the id,
+or ``None`` while it is not yet reproduced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PAPERS: dict[str, str] = {
+    "adversarial_ft": "Duddu, Rao, Balas: Adversarial Fault Tolerant Training for Deep Neural Networks (arXiv:1907.03103)",
+    "computation_failures": "Vialatte & Leduc-Primeau: A Study of Deep Learning Robustness Against Computation Failures (COGNITIVE 2017)",
+    "continuous_limit": "The Probabilistic Fault Tolerance of Neural Networks in the Continuous Limit (ICLR 2020 submission)",
+    "snn_patterns": "Fault-tolerant training of spiking neural networks with adversarial-attack pattern generation",
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One checklist id: what it is, where it is in the paper, the paper's numbers."""
+
+    id: str
+    paper: str
+    what: str
+    values: dict[str, Any] = field(default_factory=dict)
+    section: str | None = None
+
+
+def _t1_rows() -> dict[str, dict[str, float]]:
+    # adversarial_ft Table 1: (train, test, generalization error) in %, FashionMNIST, Architecture 1.
+    rows = {
+        ("tikhonov", 0.0): (98.60, 88.90, 9.70),
+        ("tikhonov", 1e-4): (97.84, 89.89, 7.95),
+        ("tikhonov", 1e-3): (93.88, 88.86, 5.02),
+        ("tikhonov", 0.1): (66.57, 65.74, 0.83),
+        ("lasso", 0.0): (96.77, 89.53, 7.24),
+        ("lasso", 1e-4): (90.26, 86.70, 3.56),
+        ("lasso", 1e-3): (85.07, 84.20, 0.87),
+        ("lasso", 1e-2): (70.49, 70.37, 0.12),
+    }
+    return {f"{reg} {lam:g}": {"train": a, "test": b, "gen_error": c} for (reg, lam), (a, b, c) in rows.items()}
+
+
+_REFS = [
+    # adversarial_ft
+    Reference("AFT-F1", "adversarial_ft", "parameter distribution, regularized vs unregularized (std)",
+              {"std_regularized": 0.04772, "std_unregularized": 0.452404}),
+    Reference("AFT-F2a", "adversarial_ft", "MLP weight faults: accuracy at 50% stuck-at-0 weights, regularized vs not",
+              {"regularized": 84.78, "unregularized": 54.49}),
+    Reference("AFT-F2b", "adversarial_ft", "CNN filter faults: accuracy at 50% stuck-at-0 filters, regularized vs not",
+              {"regularized": 79.90, "unregularized": 51.43}),
+    Reference("AFT-F2c", "adversarial_ft", "node faults: accuracy at 60% stuck-at-0 nodes, regularized vs not",
+              {"regularized": 93.46, "unregularized": 69.08}),
+    Reference("AFT-T1", "adversarial_ft", "Table 1: train/test/generalization error vs λ for Tikhonov and Lasso",
+              _t1_rows(), section="adversarial_ft/experiment_setup"),
+    Reference("AFT-F5", "adversarial_ft", "Phase I loss curves (reconstruction, generator, discriminator)", {}),
+    Reference("AFT-T2", "adversarial_ft", "Table 2: train/test/generalization of none/Lasso/Tikhonov/proposed, Arch 1-4",
+              {"arch1": {"none": (99.51, 89.42, 10.09), "lasso": (98.42, 88.96, 9.46),
+                         "tikhonov": (97.16, 88.52, 8.64), "proposed": (95.78, 90.25, 5.53)},
+               "arch2": {"none": (99.60, 90.94, 8.66), "lasso": (96.98, 91.19, 5.79),
+                         "tikhonov": (95.74, 90.61, 5.13), "proposed": (96.00, 91.55, 4.55)},
+               "arch3": {"none": (96.35, 86.11, 10.24), "lasso": (85.95, 77.78, 8.17),
+                         "tikhonov": (93.87, 87.21, 6.66), "proposed": (91.36, 87.58, 3.78)},
+               "arch4": {"none": (85.16, 81.71, 3.45), "lasso": (83.90, 81.68, 2.22),
+                         "tikhonov": (84.83, 81.71, 3.12), "proposed": (82.96, 81.77, 1.19)}}),
+    Reference("AFT-F7a", "adversarial_ft", "weight faults: accuracy at 60% weights, proposed / Tikhonov / Lasso",
+              {"proposed": 84.36, "tikhonov": 81.66, "lasso": 61.42}),
+    Reference("AFT-F7b", "adversarial_ft", "filter faults: accuracy drop at 40% filters, proposed / Tikhonov / Lasso",
+              {"proposed": 12.58, "tikhonov": 24.98, "lasso": 30.44}),
+    Reference("AFT-F7c", "adversarial_ft", "node faults: accuracy at 68% nodes, proposed / Tikhonov / Lasso",
+              {"proposed": 84.60, "tikhonov": 78.51, "lasso": 51.09}),
+    Reference("AFT-A1", "adversarial_ft", "Algorithm 1: Phase I games 1+2, Phase II fine-tuning", {}),
+    Reference("AFT-F3/F4/F6", "adversarial_ft", "the method's diagrams (drawn, not computed)", {}),
+    # computation_failures
+    Reference("CF-F1", "computation_failures", "MLP-L-N error vs p, L = 1..5, conditionally-uniform",
+              {"claim": "no clear effect of L for MLPs"}),
+    Reference("CF-F2", "computation_failures", "CNN-L error vs p, L = 1..3, conditionally-uniform",
+              {"claim": "more layers usually more robust"}),
+    Reference("CF-F3", "computation_failures", "parameters needed per error target vs p, MLP, conditionally uniform",
+              {"extra_params_pct_target_0.024_p_1e-3": 318}),
+    Reference("CF-F4", "computation_failures", "parameters needed per error target vs p, MLP, erasure",
+              {"claim": "all targets reachable"}),
+    Reference("CF-F5", "computation_failures", "parameters needed per error target vs p, CNN, conditionally uniform",
+              {"extra_params_pct_target_0.023_p_1e-3": 0.2}),
+    Reference("CF-F6", "computation_failures", "parameters needed per error target vs p, CNN, erasure", {}),
+    Reference("CF-H", "computation_failures", "hyperparameter effects: clipped ReLU vs tanh, max pool vs none, before vs after activation", {}),
+    # continuous_limit
+    Reference("CL-T1", "continuous_limit", "Theorem 1 first-order mean/variance of the output error vs Monte Carlo", {}),
+    Reference("CL-P2", "continuous_limit", "Proposition 2 spectral bound vs experiment", {"claim": "loose, exponential in depth"}),
+    Reference("CL-P3", "continuous_limit", "Proposition 3 KL tail bound on the crashed weight norm", {}),
+    Reference("CL-P5", "continuous_limit", "Proposition 5 Chebyshev (ε, δ) guarantee vs empirical tail", {"claim": "bound ≥ empirical"}),
+    Reference("CL-MT", "continuous_limit", "median of R copies vs mean aggregation", {"claim": "δ·exp(−R) decay"}),
+    Reference("CL-T2", "continuous_limit", "Table 2: rank loss of metrics vs training dropout (%)",
+              {"crashing_mae": (5.6, 5.6), "crashing_acc": (19.8, 17.7), "correct_mae": (23.3, 22.0),
+               "correct_acc": (31.7, 39.9), "t1_var": 3.6, "p2_mean": 24.8, "p2_var": 31.7, "t1_mean": 40.8}),
+    Reference("CL-F2", "continuous_limit", "Var Δ vs layer width n", {"loglog_slope": -1}),
+    Reference("CL-ALG", "continuous_limit", "Algorithm 1 on MNIST, ε = 9e-3, δ = 1e-5",
+              {"R": 20, "n1": 500, "lambda": 1e-6, "mu": 1e-10, "psi": (1e-4, 1e-2)}),
+    Reference("CL-REG", "continuous_limit", "Var Δ bound as a regularizer vs dropout", {"claim": "similar resilience"}),
+    Reference("CL-CONT", "continuous_limit", "continuity regularizer (supplement Fig 2-4)", {"accuracy_before": 98, "accuracy_after": 90}),
+    Reference("CL-B", "continuous_limit", "bounds b1-b4: rank loss and relative error (supplement Fig 5-6)", {"claim": "b3, b4 meaningful; b4 ≥ b3"}),
+    Reference("CL-ARCH", "continuous_limit", "log Var Δ for VGG16, VGG19, MobileNet at p = 1e-2",
+              {"vgg16": -18.7, "vgg19": -18.4, "mobilenet": -9.1}),
+    Reference("CL-SUP", "continuous_limit", "error superposition across layers (supplement Fig 11)", {"claim": "few % relative error"}),
+    Reference("CL-AP9", "continuous_limit", "E Δ decays with the loss gradient during training (supplement Fig 12)",
+              {"claim": "b3 ≈ b4 ≈ experiment"}),
+    # snn_patterns
+    Reference("SNN-T1/T2", "snn_patterns", "hyperparameters and pattern-generation settings",
+              {"arch": "784x128x10", "lr": 1e-3, "epochs": 20, "batch": 64, "test_reps": 20}),
+    Reference("SNN-A1", "snn_patterns", "Algorithm 1 gen_pattern", {}),
+    Reference("SNN-T3", "snn_patterns", "fault-free accuracy of baseline / previous / proposed", {"accuracy": 0.97}),
+    Reference("SNN-T4", "snn_patterns", "mean accuracy over 10 fault sets, HSF 0.2-0.5, NASF 0.03-0.15",
+              {"nasf_0.15": (0.3403, 0.6280, 0.6902, 0.7987, 0.8347)}),
+    Reference("SNN-F3", "snn_patterns", "accuracy per fault instance, baseline vs previous vs proposed",
+              {"claim": "proposed ≥ previous, gap grows with fault ratio"}),
+    Reference("SNN-T5-T8", "snn_patterns", "CPU run time, epochs needed, time reduction ratio",
+              {"nasf_fir0.03_ratio0.15_reduction_pct": 89.18}),
+]
+
+REFERENCES: dict[str, Reference] = {r.id: r for r in _REFS}
+
+
+def get(id_: str) -> Reference:
+    """The reference entry for checklist id ``id_`` (KeyError with the known ids otherwise)."""
+    try:
+        return REFERENCES[id_]
+    except KeyError:
+        raise KeyError(f"unknown checklist id {id_!r}; known: {', '.join(REFERENCES)}") from None

@@ -1,0 +1,219 @@
+"""One report path for every notebook: comparisons, verdicts, figures, result records.
+
+A notebook creates a :class:`Report` right after validating its parameters,
+adds one comparison per claim (:meth:`Report.numeric`, :meth:`Report.qualitative`),
+saves its figures through :meth:`Report.figure`, and ends with
+:meth:`Report.save`, which writes the machine-readable result record
+(``<results>/<paper>/<name>.json``) that the scoreboard aggregates.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__, config, reference, sections
+from .errors import FtlibError
+from .params import Settings
+from .store import atomic_write_bytes, code_salt
+
+REPRODUCED = "reproduced"
+CLOSE = "close"
+PARTLY = "partly reproduced"
+NOT_REPRODUCED = "not reproduced"
+SMOKE = "smoke run: not meaningful"
+NOT_YET = "not yet reproduced"
+VERDICTS = (REPRODUCED, PARTLY, CLOSE, NOT_REPRODUCED, SMOKE, NOT_YET)
+
+
+@dataclass
+class Comparison:
+    """One row of a paper-vs-ours table. ``gap`` = ours − paper for numbers, else None."""
+
+    id: str
+    claim: str
+    paper: Any
+    ours: Any
+    gap: float | None
+    verdict: str
+    note: str = ""
+
+
+def combined_verdict(verdicts: list[str]) -> str:
+    """One verdict for a checklist id from its rows: all reproduced → reproduced;
+    some reproduced or close → partly reproduced; none → not reproduced."""
+    if not verdicts:
+        return NOT_YET
+    if SMOKE in verdicts:
+        return SMOKE
+    if all(v == REPRODUCED for v in verdicts):
+        return REPRODUCED
+    if any(v in (REPRODUCED, CLOSE) for v in verdicts):
+        return PARTLY
+    return NOT_REPRODUCED
+
+
+def numeric_verdict(paper: float, ours: float, tolerance: float) -> str:
+    """``reproduced`` if |ours − paper| ≤ tolerance, ``close`` if ≤ 2·tolerance, else ``not reproduced``."""
+    gap = abs(ours - paper)
+    return REPRODUCED if gap <= tolerance else CLOSE if gap <= 2 * tolerance else NOT_REPRODUCED
+
+
+def use_style() -> None:
+    """The book's one plotting style: scienceplots ``science`` + ``no-latex``, seaborn colour-blind palette."""
+    import matplotlib.pyplot as plt
+    import scienceplots  # noqa: F401  (registers the styles)
+    import seaborn as sns
+
+    plt.style.use(["science", "no-latex"])
+    sns.set_palette("colorblind")
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (5.5, 3.4)})
+
+
+def _git_commit() -> str | None:
+    root = config.repo_root()
+    if root is None:
+        return None
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "ftlib", "notebooks"], cwd=root,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def versions() -> dict[str, str]:
+    """Versions of what computed the numbers."""
+    import numpy
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
+            "ftlib": __version__, "ftlib_code": code_salt()}
+
+
+class Report:
+    """The comparison table and result record of one notebook run."""
+
+    def __init__(self, section_key: str, settings: Settings):
+        self.section = sections.get(section_key)
+        self.settings = settings
+        self.rows: list[Comparison] = []
+        self.figures: list[dict[str, str]] = []
+        self._t0 = time.perf_counter()
+
+    @property
+    def smoke(self) -> bool:
+        return self.settings.profile == "smoke"
+
+    @property
+    def folder(self) -> Path:
+        """Where this notebook's record and figure files go."""
+        return config.results_dir() / self.section.paper
+
+    def _verdict(self, verdict: str) -> str:
+        return SMOKE if self.smoke else verdict
+
+    def banner(self):
+        """A Markdown note saying which profile made the numbers and which settings it chose."""
+        from IPython.display import Markdown
+
+        values = ", ".join(f"`{k}={v!r}`" for k, v in self.settings.as_dict().items() if k != "profile")
+        warn = ("\n\n**Smoke profile: tiny subsets and one epoch, for testing the pipeline. "
+                "The numbers below are meaningless.**" if self.smoke else "")
+        return Markdown(f"Profile **{self.settings.profile}**: {values}.{warn}")
+
+    def summary(self):
+        """A Markdown line per checklist id with its combined verdict (see :func:`combined_verdict`)."""
+        from IPython.display import Markdown
+
+        lines = []
+        for id_ in self.section.ids:
+            rows = [r for r in self.rows if r.id == id_]
+            v = combined_verdict([r.verdict for r in rows])
+            ok = sum(r.verdict == REPRODUCED for r in rows)
+            lines.append(f"- **{id_}**: {v} ({ok} of {len(rows)} comparisons within tolerance; "
+                         f"profile {self.settings.profile}, {time.perf_counter() - self._t0:.0f} s)")
+        return Markdown("\n".join(lines))
+
+    def numeric(self, id_: str, claim: str, paper: float, ours: float, tolerance: float, note: str = "") -> Comparison:
+        """Add a numeric comparison; the verdict follows :func:`numeric_verdict` with ``tolerance``."""
+        reference.get(id_)
+        row = Comparison(id_, claim, float(paper), float(ours), float(ours) - float(paper),
+                         self._verdict(numeric_verdict(paper, ours, tolerance)), note)
+        self.rows.append(row)
+        return row
+
+    def qualitative(self, id_: str, claim: str, paper: str, ours: str, holds: bool, note: str = "") -> Comparison:
+        """Add a comparison of a qualitative claim; ``holds`` says whether our run shows it."""
+        reference.get(id_)
+        row = Comparison(id_, claim, paper, ours, None, self._verdict(REPRODUCED if holds else NOT_REPRODUCED), note)
+        self.rows.append(row)
+        return row
+
+    def table(self):
+        """The comparison table as a pandas DataFrame (paper / ours / gap / verdict)."""
+        import pandas as pd
+
+        df = pd.DataFrame([asdict(r) for r in self.rows])
+        if df.empty:
+            return df
+        df = df.rename(columns={"id": "id", "claim": "claim", "paper": "paper", "ours": "ours", "gap": "gap",
+                                "verdict": "verdict", "note": "note"})
+        return df.set_index(["id", "claim"])
+
+    def figure(self, fig, name: str, caption: str) -> Path:
+        """Save ``fig`` as ``<results>/<paper>/<notebook>/<name>.png`` and remember its caption."""
+        path = self.folder / self.section.key.split("/", 1)[1] / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.png")
+        fig.savefig(tmp, bbox_inches="tight")
+        tmp.replace(path)
+        self.figures.append({"name": name, "file": str(path.relative_to(config.results_dir())), "caption": caption})
+        return path
+
+    def record(self) -> dict[str, Any]:
+        """The machine-readable result record (what :meth:`save` writes)."""
+        return {
+            "section": self.section.key,
+            "title": self.section.title,
+            "paper": self.section.paper,
+            "ids": list(self.section.ids),
+            "profile": self.settings.profile,
+            "seed": self.settings.seed,
+            "settings": self.settings.as_dict(),
+            "from_profile": list(self.settings.from_profile),
+            "comparisons": [asdict(r) for r in self.rows],
+            "figures": self.figures,
+            "versions": versions(),
+            "git_commit": _git_commit(),
+            "wall_time_s": round(time.perf_counter() - self._t0, 2),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    def save(self) -> Path:
+        """Write the record atomically to ``<results>/<paper>/<notebook>.json``; returns the path."""
+        path = self.folder / (self.section.key.split("/", 1)[1] + ".json")
+        atomic_write_bytes(path, json.dumps(self.record(), indent=1, default=str).encode())
+        return path
+
+
+def load_records(root: Path | None = None) -> list[dict[str, Any]]:
+    """Every result record under ``root`` (default :func:`ftlib.config.results_dir`), sorted by section."""
+    root = root or config.results_dir()
+    out = []
+    for path in sorted(root.glob("*/*.json")):
+        try:
+            out.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            raise FtlibError(f"result record {path} is unreadable ({exc}); delete it and rerun its notebook "
+                             f"(python -m ftlib.build --chapter {path.parent.name})") from None
+    return sorted(out, key=lambda r: r.get("section", ""))

@@ -1,0 +1,188 @@
+"""The supervised training-loop family shared by every paper.
+
+:func:`train` fits a model from :mod:`ftlib.models` on a dataset from
+:mod:`ftlib.data` with optional L1 (Lasso) and L2 (Tikhonov) penalties, caches
+the trained weights and metrics in :mod:`ftlib.store` under the full
+:class:`TrainConfig`, and checkpoints every epoch so an interrupted run resumes
+from its last completed epoch.
+
+Penalties follow adversarial_ft Section 4: ``L = mean_i loss(f(x_i), y_i)
++ λ₁ Σ_j |θ_j| + λ₂ Σ_j θ_j²`` where θ runs over the *weights* (not biases) of
+every Linear/Conv layer (the Keras ``kernel_regularizer`` convention). The
+penalty gradient is added to the weight gradients directly (same optimum, no
+extra autograd graph).
+
+Determinism: parameters are initialised from ``seed``; epoch ``e`` shuffles
+with a generator seeded by ``(seed, e)`` and reseeds the global RNG (dropout)
+the same way, so a resumed run gives the same numbers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import config, data, models
+from .errors import ParameterError
+from .store import Store
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained model (the cache key).
+
+    ``n_train = 0`` means the whole training split. ``loss`` is ``"ce"``
+    (softmax cross-entropy) or ``"mse"`` (‖softmax(f(x)) − onehot(y)‖², the
+    form adversarial_ft writes for Phase II).
+    """
+
+    arch: str
+    dataset: str
+    epochs: int
+    batch_size: int = 128
+    lr: float = 1e-3
+    n_train: int = 0
+    l1: float = 0.0
+    l2: float = 0.0
+    loss: str = "ce"
+    seed: int = 0
+    arch_kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.loss not in ("ce", "mse"):
+            raise ParameterError(f"loss must be 'ce' or 'mse', got {self.loss!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.l1 < 0 or self.l2 < 0:
+            raise ParameterError(f"invalid training configuration: {self}")
+
+
+@dataclass
+class Trained:
+    """A trained model with its training history and final accuracies (fractions in [0, 1])."""
+
+    model: nn.Sequential
+    config: TrainConfig
+    history: list[dict]
+    train_acc: float
+    wall_time_s: float
+    from_cache: bool
+
+
+def penalized_weights(model: nn.Module) -> list[torch.Tensor]:
+    """The weight tensors the L1/L2 penalty acts on: ``weight`` of every Linear and Conv layer."""
+    return [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+
+
+def penalty(model: nn.Module, l1: float, l2: float) -> float:
+    """λ₁ Σ|θ| + λ₂ Σ θ² over :func:`penalized_weights` (a Python float)."""
+    with torch.no_grad():
+        ws = penalized_weights(model)
+        return float(sum(l1 * w.abs().sum() + l2 * w.pow(2).sum() for w in ws))
+
+
+@torch.no_grad()
+def add_penalty_grad(weights: list[torch.Tensor], l1: float, l2: float) -> None:
+    """Add ∂/∂θ (λ₁ Σ|θ| + λ₂ Σθ²) = λ₁ sign(θ) + 2 λ₂ θ to each weight's ``.grad`` in place."""
+    if l2:
+        torch._foreach_add_([w.grad for w in weights], weights, alpha=2 * l2)
+    if l1:
+        torch._foreach_add_([w.grad for w in weights], [w.sign() for w in weights], alpha=l1)
+
+
+@torch.inference_mode()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 4096) -> float:
+    """Fraction of ``x`` (N, ...) classified as ``y`` (N,) by ``model`` in eval mode."""
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        correct += (model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+    return correct / max(len(x), 1)
+
+
+def _loss(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    if kind == "ce":
+        return F.cross_entropy(logits, y)
+    return (logits.softmax(1) - F.one_hot(y, logits.shape[1]).to(logits.dtype)).pow(2).sum(1).mean()
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch * 7919 + 17) % (2**63 - 1)
+
+
+def _progress(iterable, total: int, desc: str):
+    if config.quiet():
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, leave=False)
+
+
+def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
+    """Train (or load from the cache) the model described by ``cfg``.
+
+    Returns the model in eval mode with its per-epoch history
+    (``epoch``, ``loss``, ``penalty``, ``seconds``) and the final training accuracy.
+    """
+    store = store or Store()
+    entry = store.entry("train", asdict(cfg))
+    model = models.build(cfg.arch, **cfg.arch_kwargs)
+    state = entry.load_state()
+    meta = entry.load_result()
+    if state is not None and meta is not None:
+        model.load_state_dict(state)
+        model.eval()
+        return Trained(model, cfg, meta["history"], meta["train_acc"], meta["wall_time_s"], True)
+
+    ds = data.load(cfg.dataset, "train").subset(cfg.n_train or None, seed=cfg.seed)
+    torch.manual_seed(cfg.seed)
+    model = models.build(cfg.arch, **cfg.arch_kwargs)
+    if any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    history: list[dict] = []
+    start_epoch, elapsed = 0, 0.0
+    ckpt = entry.load_checkpoint()
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        history = [dict(zip(ckpt["history_keys"], row)) for row in ckpt["history"].tolist()]
+        start_epoch, elapsed = int(ckpt["epoch"]), float(ckpt["elapsed"])
+
+    weights = penalized_weights(model)
+    x, y = ds.x, ds.y
+    n = len(x)
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch))
+        torch.manual_seed(_epoch_seed(cfg.seed, epoch) + 1)
+        order = torch.randperm(n, generator=gen)
+        total, batches = 0.0, range(0, n, cfg.batch_size)
+        for i in _progress(batches, len(batches), f"epoch {epoch + 1}/{cfg.epochs}"):
+            idx = order[i:i + cfg.batch_size]
+            loss = _loss(model(x[idx]), y[idx], cfg.loss)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            add_penalty_grad(weights, cfg.l1, cfg.l2)
+            opt.step()
+            total += loss.item() * len(idx)
+        elapsed += time.perf_counter() - t0
+        history.append({"epoch": epoch + 1, "loss": total / n, "penalty": penalty(model, cfg.l1, cfg.l2),
+                        "seconds": time.perf_counter() - t0})
+        keys = list(history[0])
+        entry.save_checkpoint({
+            "epoch": epoch + 1, "elapsed": elapsed, "model": model.state_dict(),
+            "optimizer": opt.state_dict(), "history_keys": keys,
+            "history": torch.tensor([[float(h[k]) for k in keys] for h in history], dtype=torch.float64),
+        })
+
+    model.eval()
+    train_acc = accuracy(model, x, y)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    entry.save_state(state)
+    entry.save_result({"history": history, "train_acc": train_acc, "wall_time_s": elapsed})
+    entry.drop_checkpoint()
+    return Trained(model, cfg, history, train_acc, elapsed, False)
