@@ -170,15 +170,19 @@ class Report:
                                 "verdict": "verdict", "note": "note"})
         return df.set_index(["id", "claim"])
 
-    def figure(self, fig, name: str, caption: str) -> Path:
-        """Save ``fig`` as ``<results>/<paper>/<notebook>/<name>.png`` and remember its caption."""
+    def figure(self, fig, name: str, caption: str) -> None:
+        """Show ``fig`` once, save it as ``<results>/<paper>/<notebook>/<name>.png`` and remember its caption."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
         path = self.folder / self.section.key.split("/", 1)[1] / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.png")
         fig.savefig(tmp, bbox_inches="tight")
         tmp.replace(path)
         self.figures.append({"name": name, "file": str(path.relative_to(config.results_dir())), "caption": caption})
-        return path
+        display(fig)
+        plt.close(fig)
 
     def record(self) -> dict[str, Any]:
         """The machine-readable result record (what :meth:`save` writes)."""

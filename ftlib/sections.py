@@ -91,6 +91,10 @@ def resolve(key: str, given: Mapping[str, Any]) -> Settings:
 def validate_notebook(key: str, namespace: Mapping[str, Any]) -> Settings:
     """The notebook contract's validation cell: ``cfg = validate_notebook(KEY, globals())``.
 
-    Raises :class:`ftlib.errors.ParameterError` before any work is done.
+    Raises :class:`ftlib.errors.ParameterError` before any work is done; in a
+    notebook, ftlib's errors are shown as one message (:mod:`ftlib.notebook`).
     """
+    from .notebook import install_error_handler
+
+    install_error_handler()
     return resolve(key, notebook_parameters(namespace))

@@ -33,17 +33,31 @@ from .errors import CacheCorruptError
 
 # Modules that only present results; editing them must not invalidate trained models.
 _PRESENTATION = {"report.py", "reference.py", "scoreboard.py", "build.py", "style.py", "params.py",
-                 "sections.py", "config.py", "errors.py", "__main__.py", "__init__.py"}
+                 "sections.py", "config.py", "errors.py", "notebook.py", "__main__.py", "__init__.py"}
 
 
-@lru_cache(maxsize=1)
-def code_salt() -> str:
-    """sha256 of the source of every ftlib module that computes numbers (16 hex chars)."""
+@lru_cache(maxsize=None)
+def code_salt(parts: tuple[str, ...] | None = None) -> str:
+    """sha256 (16 hex chars) of the ftlib source that computes a cached value.
+
+    ``parts`` are paths relative to the package (``"training.py"``, ``"models"``
+    for a sub-package); ``None`` means every module except the presentation
+    modules. A cache entry is salted with the parts its value depends on, so
+    editing, say, the fault engine does not invalidate trained models, while
+    editing the training loop does.
+    """
     root = Path(__file__).resolve().parent
+    if parts is None:
+        files = [p for p in root.rglob("*.py") if not (p.parent == root and p.name in _PRESENTATION)]
+    else:
+        files = []
+        for part in parts:
+            path = root / part
+            if not path.exists():
+                raise ValueError(f"code_salt: ftlib has no {part!r}")
+            files += list(path.rglob("*.py")) if path.is_dir() else [path]
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        if path.name in _PRESENTATION and path.parent == root:
-            continue
+    for path in sorted(set(files)):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
@@ -101,10 +115,10 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
 class Entry:
     """One cache entry (a directory) for a (kind, configuration) pair."""
 
-    def __init__(self, store: "Store", kind: str, config_: dict):
+    def __init__(self, store: "Store", kind: str, config_: dict, code: tuple[str, ...] | None = None):
         self.kind = kind
         self.config = config_
-        self.config_text = canonical_json({"config": config_, "code": code_salt(), "kind": kind})
+        self.config_text = canonical_json({"config": config_, "code": code_salt(code), "kind": kind})
         self.key = hashlib.sha256(self.config_text.encode()).hexdigest()
         self.path = store.root / kind / self.key[:2] / self.key
 
@@ -185,12 +199,14 @@ class Store:
     def __init__(self, root: Path | str | None = None):
         self.root = Path(root) if root is not None else config.cache_dir()
 
-    def entry(self, kind: str, config_: dict) -> Entry:
-        return Entry(self, kind, config_)
+    def entry(self, kind: str, config_: dict, code: tuple[str, ...] | None = None) -> Entry:
+        """The entry of ``(kind, config_)``, salted with the ftlib ``code`` it depends on (see :func:`code_salt`)."""
+        return Entry(self, kind, config_, code)
 
-    def cached_result(self, kind: str, config_: dict, compute: Callable[[], Any]) -> Any:
+    def cached_result(self, kind: str, config_: dict, compute: Callable[[], Any],
+                      code: tuple[str, ...] | None = None) -> Any:
         """Return the stored result for ``(kind, config_)`` or compute, store and return it."""
-        entry = self.entry(kind, config_)
+        entry = self.entry(kind, config_, code)
         value = entry.load_result()
         if value is None:
             value = compute()

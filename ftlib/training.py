@@ -31,6 +31,10 @@ from .errors import ParameterError
 from .store import Store
 
 
+TRAINING_CODE = ("training.py", "models", "data.py", "_data_checksums.py")
+"""The ftlib source a trained model depends on (its cache salt, see :func:`ftlib.store.code_salt`)."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a trained model (the cache key).
@@ -127,7 +131,7 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
     (``epoch``, ``loss``, ``penalty``, ``seconds``) and the final training accuracy.
     """
     store = store or Store()
-    entry = store.entry("train", asdict(cfg))
+    entry = store.entry("train", asdict(cfg), TRAINING_CODE)
     model = models.build(cfg.arch, **cfg.arch_kwargs)
     state = entry.load_state()
     meta = entry.load_result()

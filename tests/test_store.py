@@ -1,6 +1,7 @@
 """The cache: keys, config checks, atomic writes, corrupt entries, resume of training."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -85,3 +86,31 @@ def test_clear(tmp_cache):
     assert s.entry("a", {"x": 1}).load_result() is None
     assert s.entry("b", {"x": 1}).load_result() == 1
     assert s.clear() == 1
+
+
+def test_code_salt_by_parts(tmp_cache):
+    from ftlib.training import TRAINING_CODE
+
+    assert code_salt(TRAINING_CODE) != code_salt(("faults",)) != code_salt()
+    s = Store()
+    assert s.entry("r", {"x": 1}, TRAINING_CODE).key != s.entry("r", {"x": 1}).key
+    with pytest.raises(ValueError, match="no 'nope.py'"):
+        code_salt(("nope.py",))
+
+
+def test_salt_follows_the_source(tmp_path, monkeypatch):
+    """Editing a module a value depends on changes its salt; editing another does not."""
+    import shutil
+
+    import ftlib.store as store_mod
+
+    pkg = tmp_path / "ftlib"
+    shutil.copytree(Path(store_mod.__file__).parent, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(store_mod, "__file__", str(pkg / "store.py"))
+    store_mod.code_salt.cache_clear()
+    before = code_salt(("training.py",)), code_salt(("faults",))
+    (pkg / "faults" / "__init__.py").write_text((pkg / "faults" / "__init__.py").read_text() + "\n# edit\n")
+    store_mod.code_salt.cache_clear()
+    after = code_salt(("training.py",)), code_salt(("faults",))
+    store_mod.code_salt.cache_clear()
+    assert before[0] == after[0] and before[1] != after[1]

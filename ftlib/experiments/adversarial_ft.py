@@ -17,7 +17,7 @@ import pandas as pd
 from ..data import load
 from ..params import Settings
 from ..store import Store
-from ..training import TrainConfig, accuracy, train
+from ..training import TRAINING_CODE, TrainConfig, accuracy, train
 
 DATASET = "fashion_mnist"
 LOSS = "ce"
@@ -48,7 +48,7 @@ def table1(s: Settings, store: Store | None = None) -> pd.DataFrame:
             train_acc = 100 * trained.train_acc
             test_acc = 100 * store.cached_result(
                 "eval", {"train": trained.config.__dict__, "test_n": s.n_test, "seed": s.seed},
-                lambda: accuracy(trained.model, test.x, test.y))
+                lambda: accuracy(trained.model, test.x, test.y), code=TRAINING_CODE)
             rows.append({"regularizer": regularizer, "lambda": lam, "train_acc": train_acc,
                          "test_acc": test_acc, "gen_error": train_acc - test_acc,
                          "train_seconds": trained.wall_time_s, "cached": trained.from_cache})

@@ -26,13 +26,13 @@
 # %% tags=["parameters"]
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
 seed: int = 0  # random seed of initialisation, data order and subsets
-epochs: int | None = None  # training epochs per model (quick: 6, paper: 50)
-batch_size: int | None = None  # mini-batch size (128)
-lr: float | None = None  # Adam learning rate (1e-3)
-n_train: int | None = None  # training images used, 0 = all 60,000
-n_test: int | None = None  # test images used, 0 = all 10,000
-tikhonov_lambdas: list | None = None  # Tikhonov (L2) strengths; the paper's grid is [0, 1e-4, 1e-3, 0.1]
-lasso_lambdas: list | None = None  # Lasso (L1) strengths; the paper's grid is [0, 1e-4, 1e-3, 1e-2]
+epochs: "Optional[int]" = None  # training epochs per model (quick: 6, paper: 50)
+batch_size: "Optional[int]" = None  # mini-batch size (128)
+lr: "Optional[float]" = None  # Adam learning rate (1e-3)
+n_train: "Optional[int]" = None  # training images used, 0 means all 60000
+n_test: "Optional[int]" = None  # test images used, 0 means all 10000
+tikhonov_lambdas: "Optional[list]" = None  # Tikhonov (L2) strengths; the paper's grid is [0, 1e-4, 1e-3, 0.1]
+lasso_lambdas: "Optional[list]" = None  # Lasso (L1) strengths; the paper's grid is [0, 1e-4, 1e-3, 1e-2]
 
 # %%
 from ftlib import sections

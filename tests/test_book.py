@@ -1,0 +1,113 @@
+"""A smoke-profile build of the whole book in a copy of the checkout, and checks on the built HTML.
+
+Also checks the re-execution rule: nothing re-executes when nothing changed or
+when only a book page changed; only the edited notebook re-executes after a
+notebook edit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from ftlib import reference
+
+ROOT = Path(__file__).resolve().parent.parent
+IGNORE = shutil.ignore_patterns(".git", ".venv", "_build", "_executed", "_results", "scoreboard.md",
+                                "__pycache__", ".pytest_cache", ".ci-cache", "*.egg-info", ".ipynb_checkpoints")
+
+
+def run_build(copy: Path, cache: Path, *args: str) -> str:
+    env = {**os.environ, "FTLIB_CACHE_DIR": str(cache)}
+    env.pop("FTLIB_RESULTS_DIR", None)
+    res = subprocess.run([sys.executable, "-m", "ftlib.build", "--profile", "smoke", *args], cwd=copy,
+                         capture_output=True, text=True, env=env, timeout=1800)
+    assert res.returncode == 0, f"build failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    return res.stdout
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """(copy of the checkout, build output) after one smoke build of the whole book."""
+    base = tmp_path_factory.mktemp("book")
+    copy = base / "checkout"
+    shutil.copytree(ROOT, copy, ignore=IGNORE)
+    out = run_build(copy, base / "cache")
+    return copy, base / "cache", out
+
+
+def html(copy: Path, page: str) -> BeautifulSoup:
+    return BeautifulSoup((copy / "_build" / "html" / f"{page}.html").read_text(), "html.parser")
+
+
+def test_every_notebook_page_is_built(book):
+    copy, _, out = book
+    for nb in sorted((copy / "notebooks").glob("*/*.py")):
+        page = copy / "_build" / "html" / "book" / "_executed" / nb.parent.name / f"{nb.stem}.html"
+        assert page.exists(), page
+    assert (copy / "_build" / "html" / "index.html").exists()
+    assert "build timing summary" in out
+
+
+def test_every_image_exists_and_no_cell_errors(book):
+    copy, _, _ = book
+    site = copy / "_build" / "html"
+    for page in site.rglob("*.html"):
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for img in soup.find_all("img"):
+            src = img.get("src", "")
+            if src.startswith(("http", "data:")):
+                continue
+            assert (page.parent / src).resolve().exists(), f"{page}: missing image {src}"
+        assert not soup.select(".output.error, .output.traceback"), f"{page}: a cell raised an error"
+        assert "Traceback (most recent call last)" not in soup.get_text(), page
+
+
+def test_notebook_pages_have_a_figure_and_tables(book):
+    copy, _, _ = book
+    soup = html(copy, "book/_executed/adversarial_ft/experiment_setup")
+    assert soup.find_all("img"), "the Table 1 page shows a figure"
+    assert len(soup.find_all("table")) >= 3, "our table, the side-by-side table, the verdict table"
+    assert "Profile smoke" in soup.get_text(" ")
+
+
+def test_scoreboard_lists_every_checklist_id(book):
+    copy, _, _ = book
+    text = html(copy, "book/scoreboard").get_text(" ")
+    for id_ in reference.REFERENCES:
+        assert id_ in text, id_
+    assert "not yet reproduced" in text and "smoke run: not meaningful" in text
+
+
+def test_checklist_and_reference_agree():
+    """Every id of ../shared/papers/CHECKLIST.md (when present) is in ftlib.reference, and vice versa."""
+    checklist = ROOT.parent / "shared" / "papers" / "CHECKLIST.md"
+    if not checklist.exists():
+        pytest.skip("CHECKLIST.md not beside the checkout")
+    import re
+
+    ids = set(re.findall(r"^\| ((?:AFT|CF|CL|SNN)-[^ |]+) \|", checklist.read_text(), flags=re.M))
+    ids = {i.replace("SNN-T5–T8", "SNN-T5-T8") for i in ids}
+    assert ids == set(reference.REFERENCES)
+
+
+def test_rebuild_executes_only_what_changed(book):
+    copy, cache, _ = book
+    out = run_build(copy, cache, "--no-html")
+    assert "executing" not in out, "nothing changed: nothing re-executes"
+    (copy / "book" / "intro.md").write_text((copy / "book" / "intro.md").read_text() + "\nOne more line.\n")
+    out = run_build(copy, cache, "--no-html")
+    assert "executing" not in out, "a narrative edit re-executes nothing"
+    nb = copy / "notebooks" / "adversarial_ft" / "experiment_setup.py"
+    nb.write_text(nb.read_text() + "\n# %% [markdown]\n# An added remark.\n")
+    out = run_build(copy, cache, "--no-html")
+    assert out.count("executing") == 1 and "experiment_setup" in out
+    (copy / "ftlib" / "reference.py").write_text((copy / "ftlib" / "reference.py").read_text() + "\n# edit\n")
+    out = run_build(copy, cache, "--no-html")
+    assert out.count("executing") == len(list((copy / "notebooks").glob("*/*.py")))
