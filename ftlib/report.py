@@ -135,7 +135,7 @@ class Report:
         """A Markdown line per checklist id with its combined verdict (see :func:`combined_verdict`)."""
         from IPython.display import Markdown
 
-        lines = []
+        lines = [] if self.section.ids else [f"This section reproduces no checklist id ({time.perf_counter() - self._t0:.0f} s)."]
         for id_ in self.section.ids:
             rows = [r for r in self.rows if r.id == id_]
             v = combined_verdict([r.verdict for r in rows])

@@ -62,7 +62,24 @@ _AFT_SETUP = Section(
     },
 )
 
-SECTIONS: dict[str, Section] = {s.key: s for s in (_AFT_SETUP,)}
+_FAULT_PRIMER = Section(
+    key="fault_models/primer",
+    title="Fault models: a primer",
+    ids=(),
+    params=(
+        Param("epochs", int, "training epochs of the primer network", low=1, high=1000),
+        Param("n_train", int, "training images used (0 = all 60,000)", low=0, high=60_000),
+        Param("n_test", int, "test images used in the sweeps (0 = all 10,000)", low=0, high=10_000),
+        Param("draws", int, "independent faulty instances per rate", low=2, high=10_000),
+    ),
+    profiles={
+        "smoke": dict(epochs=1, n_train=1000, n_test=300, draws=2),
+        "quick": dict(epochs=3, n_train=0, n_test=0, draws=10),
+        "paper": dict(epochs=10, n_train=0, n_test=0, draws=50),
+    },
+)
+
+SECTIONS: dict[str, Section] = {s.key: s for s in (_AFT_SETUP, _FAULT_PRIMER)}
 
 
 def get(key: str) -> Section:

@@ -1,0 +1,233 @@
+"""The "Fault models" primer: every fault model of the engine on one small trained network.
+
+The network is a reduced adversarial_ft Architecture 2 (conv 5×5 ×8 → pool →
+conv 5×5 ×16 → pool → FC 64 → 10) trained on Fashion-MNIST with
+:func:`ftlib.training.train`, so the primer shares the cache and the training
+loop of the book. Everything the primer shows comes from here:
+
+- :func:`primer_model`: the trained network (cached);
+- :func:`catalogue`: the fault models compared, with their paper and permanence;
+- :func:`fault_sweeps`: accuracy vs rate with 95 % confidence intervals for every model (cached);
+- :func:`permanence_sweeps`: the same fault drawn once per instance vs per input;
+- :func:`weight_pictures`, :func:`activation_pictures`: what a fault does to weights / activations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+
+import pandas as pd
+import torch
+import torch.nn as nn
+
+from .. import faults
+from ..data import load
+from ..params import Settings
+from ..store import Store
+from ..training import TRAINING_CODE, TrainConfig, train
+
+DATASET = "fashion_mnist"
+ARCH_KWARGS = {"filters": [8, 16], "fc": 64}
+SWEEP_CODE = TRAINING_CODE + ("faults", "experiments/fault_models.py")
+RATES = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 0.7, 0.9)
+"""The rates of the accuracy-vs-rate figure (log-spaced, then linear up to 0.9)."""
+
+
+def train_config(s: Settings) -> TrainConfig:
+    """The primer network's training configuration (Adam 1e-3, batch 128, cross-entropy)."""
+    return TrainConfig(arch="aft_arch2", dataset=DATASET, epochs=s.epochs, batch_size=128, lr=1e-3,
+                       n_train=s.n_train, seed=s.seed, arch_kwargs=ARCH_KWARGS)
+
+
+def primer_model(s: Settings, store: Store | None = None):
+    """The trained primer network (:class:`ftlib.training.Trained`)."""
+    return train(train_config(s), store)
+
+
+def test_set(s: Settings):
+    """The evaluation images (N, 1, 28, 28) and labels (N,)."""
+    ds = load(DATASET, "test").subset(s.n_test or None, seed=s.seed)
+    return ds.x, ds.y
+
+
+@torch.inference_mode()
+def fixed_point_range(model: nn.Sequential, x: torch.Tensor) -> float:
+    """R such that every clean pre-activation (Linear/Conv output) on ``x`` lies in [−R, R]:
+    the largest |value| rounded up to a power of two, as a fixed-point format would be sized."""
+    biggest = 0.0
+    h = x
+    for layer in model:
+        h = layer(h)
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            biggest = max(biggest, h.abs().max().item())
+    return float(2 ** math.ceil(math.log2(max(biggest, 1e-6))))
+
+
+def catalogue(value_range: float) -> dict[str, tuple[faults.FaultModel, str]]:
+    """The fault models of the primer: label → (fault model, the paper it comes from)."""
+    return {
+        "stuck-at-0 weights": (faults.StuckAtZero("weights"), "adversarial_ft"),
+        "stuck-at-0 filters": (faults.StuckAtZero("filters"), "adversarial_ft"),
+        "stuck-at-0 nodes": (faults.StuckAtZero("nodes"), "adversarial_ft"),
+        "Bernoulli crash": (faults.BernoulliCrash(), "continuous_limit"),
+        "erasure": (faults.Erasure(), "computation_failures"),
+        f"cond. uniform [−{value_range:g}, {value_range:g}]":
+            (faults.ConditionallyUniform(value_range=(-value_range, value_range)), "computation_failures"),
+        "bit flip float32": (faults.BitFlip(format="float32"), "memory soft errors"),
+        "bit flip int8": (faults.BitFlip(format="int8"), "memory soft errors"),
+    }
+
+
+def _sweep_cached(store: Store, model, fault, rates, x, y, s: Settings, train_cfg: TrainConfig) -> pd.DataFrame:
+    config = {"train": asdict(train_cfg), "fault": repr(fault), "rates": list(rates), "draws": s.draws,
+              "seed": s.seed, "n_test": s.n_test}
+
+    def compute():
+        res = faults.sweep(model, fault, rates, (x, y), draws=s.draws, seed=s.seed)
+        return res.table.to_dict("list")
+
+    return pd.DataFrame(store.cached_result("sweep", config, compute, code=SWEEP_CODE))
+
+
+def fault_sweeps(s: Settings, store: Store | None = None) -> pd.DataFrame:
+    """Accuracy of the primer network under every fault model of :func:`catalogue`.
+
+    Returns a tidy table: ``fault``, ``paper``, ``permanent``, ``rate``, ``draw``, ``accuracy``.
+    """
+    store = store or Store()
+    trained = primer_model(s, store)
+    x, y = test_set(s)
+    r = fixed_point_range(trained.model, x)
+    frames = []
+    for label, (fault, paper) in catalogue(r).items():
+        df = _sweep_cached(store, trained.model, fault, RATES, x, y, s, trained.config)
+        frames.append(df.assign(fault=label, paper=paper, permanent=fault.permanent))
+    return pd.concat(frames, ignore_index=True)
+
+
+def permanence_sweeps(s: Settings, store: Store | None = None, rates=(0.05, 0.1, 0.2, 0.3)) -> pd.DataFrame:
+    """Bernoulli crashes drawn once per faulty instance (permanent) vs per input (transient).
+
+    Returns ``mode``, ``rate``, ``draw``, ``accuracy``: the mean accuracy is the same,
+    but permanent instances spread much more around it (each instance is one chip).
+    """
+    store = store or Store()
+    trained = primer_model(s, store)
+    x, y = test_set(s)
+    frames = []
+    for mode, permanent in (("permanent", True), ("transient", False)):
+        fault = faults.BernoulliCrash(permanent=permanent)
+        frames.append(_sweep_cached(store, trained.model, fault, rates, x, y, s, trained.config).assign(mode=mode))
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarize(df: pd.DataFrame, by: str = "fault") -> pd.DataFrame:
+    """Per (``by``, rate): n, mean, std and the 95 % t-interval of the accuracy."""
+    frames = [faults.summarize(g[["rate", "draw", "accuracy"]], "accuracy").assign(**{by: key})
+              for key, g in df.groupby(by, sort=False)]
+    out = pd.concat(frames, ignore_index=True)
+    return out[[by] + [c for c in out.columns if c != by]]
+
+
+def plot_sweeps(df: pd.DataFrame):
+    """All fault models on one plot: mean accuracy vs rate (symlog x) with 95 % CI bands."""
+    import matplotlib.pyplot as plt
+
+    s = summarize(df)
+    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    for label, g in s.groupby("fault", sort=False):
+        (line,) = ax.plot(g["rate"], 100 * g["mean"], marker="o", ms=3, label=label)
+        low = (100 * g["ci_low"].fillna(g["mean"])).clip(0, 100)
+        high = (100 * g["ci_high"].fillna(g["mean"])).clip(0, 100)
+        ax.fill_between(g["rate"], low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_ylim(0, 100)
+    ax.set_xscale("symlog", linthresh=1e-4)
+    ax.set_xlabel("fault rate (fraction of weights / units / scalars, or bit-error rate)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def plot_permanence(df: pd.DataFrame):
+    """Per-instance accuracies of permanent vs transient Bernoulli crashes (strip plot)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(6.0, 3.2))
+    d = df.assign(accuracy=100 * df["accuracy"])
+    sns.stripplot(data=d, x="rate", y="accuracy", hue="mode", dodge=True, size=3, ax=ax)
+    ax.set_xlabel("crash probability p")
+    ax.set_ylabel("accuracy of one faulty instance (%)")
+    return fig
+
+
+@torch.inference_mode()
+def weight_pictures(s: Settings, store: Store | None = None, rate: float = 0.3):
+    """Figure: the 8 first-layer 5×5 filters, clean and under each parameter fault at ``rate``
+    (bit flips at a bit-error rate of 1e-2 so that a few flips are visible)."""
+    import matplotlib.pyplot as plt
+
+    trained = primer_model(s, store)
+    model = trained.model
+    conv = model[0]
+    rows = [("clean", None, 0.0), ("stuck-at-0 weights", faults.StuckAtZero("weights"), rate),
+            ("stuck-at-0 filters", faults.StuckAtZero("filters"), rate),
+            ("bit flip int8", faults.BitFlip(format="int8"), 1e-2)]
+    clean = conv.weight.detach().clone()
+    vmax = clean.abs().max().item()
+    fig, axes = plt.subplots(len(rows), clean.shape[0], figsize=(7.0, 3.8))
+    for r, (label, fault, p) in enumerate(rows):
+        if fault is None:
+            w = clean
+        else:
+            with faults.inject(model, fault, p, seed=s.seed):
+                w = conv.weight.detach().clone()
+        for c in range(clean.shape[0]):
+            ax = axes[r, c]
+            ax.imshow(w[c, 0].clamp(-vmax, vmax), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig
+
+
+@torch.inference_mode()
+def activation_pictures(s: Settings, store: Store | None = None, rate: float = 0.3):
+    """Figure: the 64 hidden units (after ReLU) of the FC layer for one test image, clean and
+    under each activation fault at ``rate``. Node faults and crashes hit the ReLU's output
+    (module ``"8"``); erasure and conditionally-uniform deviations hit the pre-activation
+    (module ``"7"``, the Linear layer), before the ReLU, as computation_failures prescribes."""
+    import matplotlib.pyplot as plt
+
+    trained = primer_model(s, store)
+    model = trained.model
+    x, _ = test_set(s)
+    r = fixed_point_range(model, x)
+    rows = [("clean", None), ("stuck-at-0 nodes", faults.StuckAtZero("nodes", layers="8")),
+            ("Bernoulli crash", faults.BernoulliCrash(layers="8")), ("erasure", faults.Erasure(layers="7")),
+            (f"cond. uniform ±{r:g}", faults.ConditionallyUniform(layers="7", value_range=(-r, r)))]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(7.0, 4.4), sharex=True, sharey=True)
+    for ax, (label, fault) in zip(axes, rows):
+        if fault is None:
+            h = hidden_units(model, x[:1])
+        else:
+            with faults.inject(model, fault, rate, seed=s.seed):
+                h = hidden_units(model, x[:1])
+        ax.bar(range(h.shape[1]), h[0].numpy(), width=0.8)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
+    axes[-1].set_xlabel("hidden unit of the FC 64 layer (after ReLU)")
+    return fig
+
+
+def hidden_units(model: nn.Sequential, x: torch.Tensor, index: int = 8) -> torch.Tensor:
+    """The output of ``model[index]`` for input ``x``, captured by a forward hook registered
+    last (after any fault hooks), so it shows what the next layer receives."""
+    seen = {}
+    hook = model[index].register_forward_hook(lambda m, i, o: seen.__setitem__("h", o.detach().clone()))
+    try:
+        model(x)
+    finally:
+        hook.remove()
+    return seen["h"]

@@ -1,0 +1,151 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Fault models: a primer
+#
+# The four papers of this book break neural networks in different ways. This
+# page shows every fault model of `ftlib.faults` on one small trained network,
+# so you can see what each one does before reading the chapters, and how to
+# call it in your own code.
+#
+# | fault model | what it does | paper | drawn |
+# |---|---|---|---|
+# | stuck-at-0 **weights** | an exact fraction of each layer's weights reads 0 | adversarial_ft, Sec. 3 | once per faulty chip (permanent) |
+# | stuck-at-0 **filters** | an exact fraction of each conv layer's filters reads 0 | adversarial_ft, Sec. 3 | permanent |
+# | stuck-at-0 **nodes** | an exact fraction of each layer's hidden units outputs 0 | adversarial_ft, Sec. 3 | permanent |
+# | **Bernoulli crash** | each hidden unit outputs 0 with probability p, no rescaling | continuous_limit, Def. 3 | per input (transient) or permanent |
+# | **erasure** | each scalar pre-activation is replaced by 0 with probability p | computation_failures, Sec. IV | per scalar (transient) |
+# | **conditionally uniform** | each scalar pre-activation is replaced by a uniform draw over the fixed-point range with probability p | computation_failures, Sec. IV | per scalar (transient) |
+# | **bit flip** float32 / int8 | each stored bit of the weights flips with probability p (the bit-error rate) | memory soft errors | permanent |
+# | **HSF / NASF** | a fraction of spiking neurons never / always spikes | snn_patterns | permanent (shown in the snn_patterns chapter) |
+#
+# The network is a reduced version of adversarial_ft's Architecture 2 (conv
+# 5×5 ×8 → pool → conv 5×5 ×16 → pool → FC 64 → 10) trained on Fashion-MNIST.
+
+# %% tags=["parameters"]
+profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
+seed: int = 0  # random seed of training, subsets and fault draws
+epochs: "Optional[int]" = None  # training epochs of the primer network (quick: 3)
+n_train: "Optional[int]" = None  # training images used, 0 means all 60000
+n_test: "Optional[int]" = None  # test images used in the sweeps, 0 means all 10000
+draws: "Optional[int]" = None  # independent faulty instances per rate (quick: 10)
+
+# %%
+from ftlib import sections
+
+cfg = sections.validate_notebook("fault_models/primer", globals())
+
+# %%
+from ftlib.experiments import fault_models as fm
+from ftlib.report import Report, use_style
+from ftlib.training import accuracy
+
+use_style()
+report = Report("fault_models/primer", cfg)
+report.banner()
+
+# %% [markdown]
+# ## The network
+
+# %%
+trained = fm.primer_model(cfg)
+x_test, y_test = fm.test_set(cfg)
+print(trained.model)
+print(f"clean test accuracy: {100 * accuracy(trained.model, x_test, y_test):.2f} %")
+
+# %% [markdown]
+# ## What a fault does to the weights
+# Each row shows the eight 5×5 filters of the first convolution. Stuck-at-0
+# weights blank out single pixels of the filters (30 % of them); stuck-at-0
+# filters blank out whole filters (30 % of them, rounded: 2 of 8); int8 bit
+# flips (bit-error rate 1 %) change a few weights, some by a lot (a flipped
+# high bit moves a code by 64 or 128 steps).
+
+# %%
+report.figure(fm.weight_pictures(cfg), "weights",
+              "The first convolution's eight 5x5 filters (columns), clean and under three parameter faults "
+              "(rows). Look for single blank pixels (weights), blank filters (filters) and a few changed "
+              "values (int8 bit flips).")
+
+# %% [markdown]
+# ## What a fault does to the activations
+# The 64 hidden units of the FC layer for one test image. Node faults and
+# Bernoulli crashes zero units after the activation; erasure and
+# conditionally-uniform deviations replace pre-activation values before the
+# ReLU. A uniform draw over a symmetric range is negative half the time and
+# then erased by the ReLU; positive draws can be far larger than any clean
+# value, which is why this model is the most damaging at a given p.
+
+# %%
+report.figure(fm.activation_pictures(cfg), "activations",
+              "Hidden units of the FC 64 layer for one test image, clean (top) and under four activation "
+              "faults at rate 0.3. Look for units forced to zero and, for the conditionally-uniform "
+              "deviation, units pushed far above their clean values.")
+
+# %% [markdown]
+# ## Accuracy against the fault rate, every model on one plot
+# For every rate we draw independent faulty instances and report the mean
+# test accuracy with its 95 % confidence interval (the bands). The rate
+# means a fraction of weights, filters or units, a per-scalar probability, or a
+# bit-error rate, so the x-axis compares severities only loosely; what the
+# plot shows is at which scale each model starts to hurt.
+
+# %%
+sweeps = fm.fault_sweeps(cfg)
+report.figure(fm.plot_sweeps(sweeps), "accuracy_vs_rate",
+              "Test accuracy against fault rate (symmetric-log axis) for every fault model, mean of the "
+              "faulty instances with a 95% confidence band. Look at where each curve leaves the clean "
+              "accuracy: float32 bit flips and conditionally-uniform deviations hurt at rates 100 times "
+              "smaller than stuck-at-0 faults.")
+
+# %%
+fm.summarize(sweeps).pivot(index="rate", columns="fault", values="mean").mul(100).round(1)
+
+# %% [markdown]
+# ## Permanent or transient?
+# A permanent fault is drawn once per faulty instance (a chip with broken
+# units) and stays for every input; a transient one is drawn again for every
+# input. With Bernoulli crashes the average accuracy is about the same, but
+# permanent instances spread much more: some chips lose important units, some
+# do not.
+
+# %%
+perm = fm.permanence_sweeps(cfg)
+report.figure(fm.plot_permanence(perm), "permanence",
+              "Accuracy of each faulty instance under Bernoulli crashes, permanent (drawn once per instance) "
+              "vs transient (drawn per input). Look at the spread: wide for permanent, narrow for transient.")
+fm.summarize(perm, by="mode").pivot(index="rate", columns="mode", values=["mean", "std"]).mul(100).round(2)
+
+# %% [markdown]
+# ## Using the fault engine in your own code
+# One faulty instance, reversibly (the clean weights come back, even after an
+# exception):
+#
+# ```python
+# from ftlib.faults import StuckAtZero, inject
+# with inject(model, StuckAtZero("weights"), 0.3, seed=0):
+#     logits = model(x)          # 30 % of every Linear/Conv weight tensor is 0
+# ```
+#
+# A sweep over rates × independent draws, with 95 % confidence intervals:
+#
+# ```python
+# from ftlib.faults import BernoulliCrash, sweep
+# res = sweep(model, BernoulliCrash(), [0.0, 0.1, 0.2], (x, y), draws=20, seed=0)
+# res.summary          # rate, n, mean, std, ci_low, ci_high, ci_halfwidth
+# ```
+#
+# `sweep(..., ci_width=0.01)` keeps adding draws per rate until the interval is
+# narrower than 1 point of accuracy. The API reference lists every option.
+
+# %%
+report.save()
+report.summary()
