@@ -1,9 +1,12 @@
 """The book's notebooks ("sections"): parameters, profile settings, checklist ids.
 
-One entry per notebook in ``notebooks/<paper>/<name>.py``; the key is
-``"<paper>/<name>"``. Each entry declares every parameter the notebook accepts
+One :class:`Section` per notebook in ``notebooks/<paper>/<name>.py``; the key is
+``"<paper>/<name>"``. Each declares every parameter the notebook accepts
 (:class:`ftlib.params.Param`) and the value each profile gives to the
-parameters left at ``None``. Profiles are defined here once, for all notebooks.
+parameters left at ``None``. The common parameters (``profile``, ``seed``) and
+the profile mechanism are defined here once; each paper's sections are declared
+in ``SECTIONS`` of its module ``ftlib.experiments.<paper>``, beside the code
+they run.
 """
 
 from __future__ import annotations
@@ -39,47 +42,24 @@ class Section:
         return {**common, **{p.name: p for p in self.params}}
 
 
-_AFT_SETUP = Section(
-    key="adversarial_ft/experiment_setup",
-    title="adversarial_ft, Section 4: the accuracy-generalization trade-off of L1/L2",
-    ids=("AFT-T1",),
-    params=(
-        Param("epochs", int, "training epochs per model", low=1, high=10_000),
-        Param("batch_size", int, "mini-batch size", low=1, high=60_000),
-        Param("lr", float, "Adam learning rate", low=1e-7, high=1.0),
-        Param("n_train", int, "training images used (0 = all 60,000)", low=0, high=60_000),
-        Param("n_test", int, "test images used (0 = all 10,000)", low=0, high=10_000),
-        Param("tikhonov_lambdas", list, "Tikhonov (L2) strengths", item=float, low=0.0, high=10.0),
-        Param("lasso_lambdas", list, "Lasso (L1) strengths", item=float, low=0.0, high=10.0),
-    ),
-    profiles={
-        "smoke": dict(epochs=1, batch_size=256, lr=1e-3, n_train=2000, n_test=500,
-                      tikhonov_lambdas=[0.0, 1e-3], lasso_lambdas=[0.0, 1e-3]),
-        "quick": dict(epochs=6, batch_size=128, lr=1e-3, n_train=0, n_test=0,
-                      tikhonov_lambdas=[0.0, 1e-4, 1e-3, 0.1], lasso_lambdas=[0.0, 1e-4, 1e-3, 1e-2]),
-        "paper": dict(epochs=50, batch_size=128, lr=1e-3, n_train=0, n_test=0,
-                      tikhonov_lambdas=[0.0, 1e-4, 1e-3, 0.1], lasso_lambdas=[0.0, 1e-4, 1e-3, 1e-2]),
-    },
-)
+def _discover() -> dict[str, Section]:
+    """Collect the ``SECTIONS`` list of every module of :mod:`ftlib.experiments` (one per paper)."""
+    import importlib
+    import pkgutil
 
-_FAULT_PRIMER = Section(
-    key="fault_models/primer",
-    title="Fault models: a primer",
-    ids=(),
-    params=(
-        Param("epochs", int, "training epochs of the primer network", low=1, high=1000),
-        Param("n_train", int, "training images used (0 = all 60,000)", low=0, high=60_000),
-        Param("n_test", int, "test images used in the sweeps (0 = all 10,000)", low=0, high=10_000),
-        Param("draws", int, "independent faulty instances per rate", low=2, high=10_000),
-    ),
-    profiles={
-        "smoke": dict(epochs=1, n_train=1000, n_test=300, draws=2),
-        "quick": dict(epochs=3, n_train=0, n_test=0, draws=10),
-        "paper": dict(epochs=10, n_train=0, n_test=0, draws=50),
-    },
-)
+    from . import experiments
 
-SECTIONS: dict[str, Section] = {s.key: s for s in (_AFT_SETUP, _FAULT_PRIMER)}
+    found: dict[str, Section] = {}
+    for info in sorted(pkgutil.iter_modules(experiments.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{experiments.__name__}.{info.name}")
+        for section in getattr(module, "SECTIONS", ()):
+            if section.key in found:
+                raise RuntimeError(f"section {section.key} defined twice")
+            found[section.key] = section
+    return found
+
+
+SECTIONS: dict[str, Section] = _discover()
 
 
 def get(key: str) -> Section:

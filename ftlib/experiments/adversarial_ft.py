@@ -15,7 +15,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..data import load
-from ..params import Settings
+from ..params import Param, Settings
+from ..sections import Section
 from ..store import Store
 from ..training import TRAINING_CODE, TrainConfig, accuracy, train
 
@@ -146,3 +147,27 @@ def compare_table1(report, df: pd.DataFrame) -> None:
         report.numeric("AFT-T1", f"{r.regularizer} λ={r._2:g}: test accuracy (%)", p["test"], r.test_acc, TOLERANCE_PP)
         report.numeric("AFT-T1", f"{r.regularizer} λ={r._2:g}: generalization error (pp)", p["gen_error"],
                        r.gen_error, TOLERANCE_PP)
+
+
+SECTIONS = [Section(
+    key="adversarial_ft/experiment_setup",
+    title="adversarial_ft, Section 4: the accuracy-generalization trade-off of L1/L2",
+    ids=("AFT-T1",),
+    params=(
+        Param("epochs", int, "training epochs per model", low=1, high=10_000),
+        Param("batch_size", int, "mini-batch size", low=1, high=60_000),
+        Param("lr", float, "Adam learning rate", low=1e-7, high=1.0),
+        Param("n_train", int, "training images used (0 = all 60,000)", low=0, high=60_000),
+        Param("n_test", int, "test images used (0 = all 10,000)", low=0, high=10_000),
+        Param("tikhonov_lambdas", list, "Tikhonov (L2) strengths", item=float, low=0.0, high=10.0),
+        Param("lasso_lambdas", list, "Lasso (L1) strengths", item=float, low=0.0, high=10.0),
+    ),
+    profiles={
+        "smoke": dict(epochs=1, batch_size=256, lr=1e-3, n_train=2000, n_test=500,
+                      tikhonov_lambdas=[0.0, 1e-3], lasso_lambdas=[0.0, 1e-3]),
+        "quick": dict(epochs=6, batch_size=128, lr=1e-3, n_train=0, n_test=0,
+                      tikhonov_lambdas=[0.0, 1e-4, 1e-3, 0.1], lasso_lambdas=[0.0, 1e-4, 1e-3, 1e-2]),
+        "paper": dict(epochs=50, batch_size=128, lr=1e-3, n_train=0, n_test=0,
+                      tikhonov_lambdas=[0.0, 1e-4, 1e-3, 0.1], lasso_lambdas=[0.0, 1e-4, 1e-3, 1e-2]),
+    },
+)]

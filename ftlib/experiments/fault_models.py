@@ -23,7 +23,8 @@ import torch.nn as nn
 
 from .. import faults
 from ..data import load
-from ..params import Settings
+from ..params import Param, Settings
+from ..sections import Section
 from ..store import Store
 from ..training import TRAINING_CODE, TrainConfig, train
 
@@ -231,3 +232,21 @@ def hidden_units(model: nn.Sequential, x: torch.Tensor, index: int = 8) -> torch
     finally:
         hook.remove()
     return seen["h"]
+
+
+SECTIONS = [Section(
+    key="fault_models/primer",
+    title="Fault models: a primer",
+    ids=(),
+    params=(
+        Param("epochs", int, "training epochs of the primer network", low=1, high=1000),
+        Param("n_train", int, "training images used (0 = all 60,000)", low=0, high=60_000),
+        Param("n_test", int, "test images used in the sweeps (0 = all 10,000)", low=0, high=10_000),
+        Param("draws", int, "independent faulty instances per rate", low=2, high=10_000),
+    ),
+    profiles={
+        "smoke": dict(epochs=1, n_train=1000, n_test=300, draws=2),
+        "quick": dict(epochs=3, n_train=0, n_test=0, draws=10),
+        "paper": dict(epochs=10, n_train=0, n_test=0, draws=50),
+    },
+)]

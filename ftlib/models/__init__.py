@@ -1,26 +1,39 @@
 """The architectures of the four papers, by name.
 
 Every model is a :class:`torch.nn.Sequential` (so the fault engine can reuse
-the fault-free prefix of a network) and is built by :func:`build` from a name
-and keyword arguments, which together form part of a training configuration.
+the fault-free prefix of a network) built by :func:`build` from a name and
+keyword arguments, which together are part of a training configuration.
+Each paper's module (``ftlib.models.<paper>``) declares its architectures in
+a dict ``ARCHITECTURES`` (name → factory); names are prefixed by the paper
+(``aft_``, ``cf_``, ``cl_``, ``snn_``).
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Callable
 
 import torch.nn as nn
 
 from ..errors import ParameterError
-from . import adversarial_ft
-
-REGISTRY: dict[str, Callable[..., nn.Sequential]] = {
-    "aft_arch1": adversarial_ft.arch1_mlp,
-    "aft_arch2": adversarial_ft.arch2_cnn,
-}
 
 
-def build(name: str, **kwargs) -> nn.Sequential:
+def _discover() -> dict[str, Callable[..., nn.Module]]:
+    found: dict[str, Callable[..., nn.Module]] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for name, factory in getattr(module, "ARCHITECTURES", {}).items():
+            if name in found:
+                raise RuntimeError(f"architecture {name} defined twice")
+            found[name] = factory
+    return found
+
+
+REGISTRY: dict[str, Callable[..., nn.Module]] = _discover()
+
+
+def build(name: str, **kwargs) -> nn.Module:
     """Build the architecture registered as ``name`` (fresh, randomly initialised)."""
     try:
         factory = REGISTRY[name]

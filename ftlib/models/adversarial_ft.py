@@ -34,3 +34,6 @@ def arch2_cnn(filters: tuple[int, int] = (20, 50), fc: int = 512, n_out: int = 1
         nn.Linear(c2 * 4 * 4, fc), nn.ReLU(),
         nn.Linear(fc, n_out),
     )
+
+
+ARCHITECTURES = {"aft_arch1": arch1_mlp, "aft_arch2": arch2_cnn}
