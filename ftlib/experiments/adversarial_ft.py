@@ -1,8 +1,17 @@
 """adversarial_ft experiments (Duddu, Rao, Balas).
 
-Section 4 "Experiment setup", Table 1 (AFT-T1): Architecture 1 trained on
-FashionMNIST with Tikhonov (L2) or Lasso (L1) penalties of increasing λ; the
-generalization error is G = R_train − R_test (accuracies in %).
+Section 4 "Experiment setup":
+
+- Table 1 (AFT-T1): Architecture 1 trained on FashionMNIST with Tikhonov (L2)
+  or Lasso (L1) penalties of increasing λ; the generalization error is
+  G = R_train − R_test (accuracies in %).
+- Figure 1 (AFT-F1): the distribution of the weights of a regularized and an
+  unregularized model (their standard deviations).
+- Figure 2 (AFT-F2a/b/c): accuracy of the same two models under stuck-at-0
+  faults: (a) weights of the MLP, (b) filters of a CNN (Architecture 2),
+  (c) nodes (hidden units) of the MLP. The paper does not say which λ its
+  "regularized" models used; we take Tikhonov with ``fig_lambda`` (a Table 1
+  model, so no extra training for the MLP).
 
 Choices where the paper is silent (one place, shown in the book):
 softmax cross-entropy loss, Adam (lr from the profile), batch size from the
@@ -13,21 +22,25 @@ augmentation, training accuracy measured in eval mode after the last epoch.
 from __future__ import annotations
 
 import pandas as pd
+import torch
 
 from ..data import load
 from ..params import Param, Settings
 from ..sections import Section
 from ..store import Store
-from ..training import TRAINING_CODE, TrainConfig, accuracy, train
+from .. import faults
+from ..training import TRAINING_CODE, TrainConfig, Trained, accuracy, penalized_weights, train
+from .common import cached_sweep, plot_bands, summarize_by
 
 DATASET = "fashion_mnist"
 LOSS = "ce"
 
 
-def regularized_config(s: Settings, regularizer: str, lam: float, arch: str = "aft_arch1") -> TrainConfig:
+def regularized_config(s: Settings, regularizer: str, lam: float, arch: str = "aft_arch1",
+                       epochs: int | None = None) -> TrainConfig:
     """The training configuration of one Table 1 cell (``regularizer`` is ``"tikhonov"`` or ``"lasso"``)."""
     return TrainConfig(
-        arch=arch, dataset=DATASET, epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, n_train=s.n_train,
+        arch=arch, dataset=DATASET, epochs=epochs or s.epochs, batch_size=s.batch_size, lr=s.lr, n_train=s.n_train,
         l1=lam if regularizer == "lasso" else 0.0, l2=lam if regularizer == "tikhonov" else 0.0,
         loss=LOSS, seed=s.seed,
     )
@@ -149,10 +162,134 @@ def compare_table1(report, df: pd.DataFrame) -> None:
                        r.gen_error, TOLERANCE_PP)
 
 
+def test_set(s: Settings):
+    """The Fashion-MNIST test images (N, 1, 28, 28) and labels (N,) of this run, and their cache identity."""
+    ds = load(DATASET, "test").subset(s.n_test or None, seed=s.seed)
+    return ds.x, ds.y, {"dataset": DATASET, "split": "test", "n": s.n_test, "seed": s.seed}
+
+
+def figure_models(s: Settings, store: Store | None = None) -> dict[tuple[str, str], Trained]:
+    """The four models of Figures 1-2: (``"mlp"|"cnn"``, ``"unregularized"|"regularized"``) → trained model.
+
+    The MLP ones are Table 1 models (λ = 0 and Tikhonov ``fig_lambda``); the CNN
+    (Architecture 2) ones are trained for ``cnn_epochs`` with the same settings.
+    """
+    store = store or Store()
+    out = {}
+    for arch, name, epochs in (("aft_arch1", "mlp", s.epochs), ("aft_arch2", "cnn", s.cnn_epochs)):
+        for kind, lam in (("unregularized", 0.0), ("regularized", s.fig_lambda)):
+            out[(name, kind)] = train(regularized_config(s, "tikhonov", lam, arch, epochs), store)
+    return out
+
+
+def weight_spread(models: dict[tuple[str, str], Trained]) -> pd.DataFrame:
+    """Figure 1's statistic: mean and standard deviation of all penalized weights of each model."""
+    rows = []
+    for (net, kind), t in models.items():
+        w = torch.cat([p.detach().flatten() for p in penalized_weights(t.model)])
+        rows.append({"network": net, "model": kind, "n_weights": w.numel(), "mean": w.mean().item(),
+                     "std": w.std().item()})
+    return pd.DataFrame(rows)
+
+
+def plot_weight_histograms(models: dict[tuple[str, str], Trained], net: str = "mlp"):
+    """Figure 1: histograms of the weights of the unregularized and regularized ``net``."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for kind in ("unregularized", "regularized"):
+        w = torch.cat([p.detach().flatten() for p in penalized_weights(models[(net, kind)].model)])
+        ax.hist(w.numpy(), bins=200, histtype="step", density=True, label=f"{kind} (std {w.std().item():.4f})")
+    ax.set_yscale("log")
+    ax.set_xlabel("weight value")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=7)
+    return fig
+
+
+FIGURE2_PANELS = {
+    "AFT-F2a": ("mlp", "stuck-at-0 weights", lambda: faults.StuckAtZero("weights")),
+    "AFT-F2b": ("cnn", "stuck-at-0 filters", lambda: faults.StuckAtZero("filters")),
+    "AFT-F2c": ("mlp", "stuck-at-0 nodes", lambda: faults.StuckAtZero("nodes")),
+}
+"""Figure 2's panels: checklist id → (network, fault label, fault model factory)."""
+
+FIGURE2_QUOTED = {"AFT-F2a": 0.5, "AFT-F2b": 0.5, "AFT-F2c": 0.6}
+"""The fault fraction at which the paper's text quotes Figure 2's accuracies."""
+
+
+def figure2_sweeps(s: Settings, store: Store | None = None) -> pd.DataFrame:
+    """Figure 2: accuracy under stuck-at-0 faults for each panel and model.
+
+    Tidy table: ``id``, ``fault``, ``model``, ``rate``, ``draw``, ``accuracy``
+    (``fault_draws`` faulty instances per rate, exact fractions per layer).
+    """
+    store = store or Store()
+    models = figure_models(s, store)
+    x, y, data_id = test_set(s)
+    rates = sorted(set(s.fault_rates) | set(FIGURE2_QUOTED.values()))
+    frames = []
+    for id_, (net, label, make) in FIGURE2_PANELS.items():
+        for kind in ("unregularized", "regularized"):
+            df = cached_sweep(store, models[(net, kind)], make(), rates, x, y, s.fault_draws, s.seed, data_id)
+            frames.append(df.assign(id=id_, fault=label, model=kind))
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_figure2(df: pd.DataFrame):
+    """Figure 2: three panels of accuracy vs fault fraction with 95 % bands; the paper's quoted
+    points as crosses."""
+    import matplotlib.pyplot as plt
+
+    from ..reference import get
+
+    fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.0), sharey=True)
+    summary = summarize_by(df, ["id", "model"])
+    for ax, (id_, (net, label, _)) in zip(axes, FIGURE2_PANELS.items()):
+        for kind in ("unregularized", "regularized"):
+            line = plot_bands(ax, summary[(summary.id == id_) & (summary.model == kind)], f"{kind} (ours)")
+            ax.plot([FIGURE2_QUOTED[id_]], [get(id_).values[kind]], marker="x", ms=8, ls="none",
+                    color=line.get_color(), label=f"{kind} (paper)")
+        ax.set_title(f"{id_}: {label} ({net.upper()})", fontsize=8)
+        ax.set_xlabel("fraction of faults")
+        ax.set_ylim(0, 100)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[-1].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def compare_figures(report, spread: pd.DataFrame, sweeps: pd.DataFrame, tolerance_pp: float = 5.0) -> None:
+    """Add Figure 1's and Figure 2's claims and quoted numbers to ``report``."""
+    from ..reference import get
+
+    mlp = spread[spread.network == "mlp"].set_index("model")["std"]
+    paper = get("AFT-F1").values
+    report.qualitative("AFT-F1", "regularized weights have a smaller standard deviation",
+                       f"{paper['std_regularized']:g} vs {paper['std_unregularized']:g}",
+                       f"{mlp['regularized']:.4f} vs {mlp['unregularized']:.4f}",
+                       bool(mlp["regularized"] < mlp["unregularized"]))
+    report.numeric("AFT-F1", "std of the regularized weights", paper["std_regularized"], mlp["regularized"], 0.01)
+    report.numeric("AFT-F1", "std of the unregularized weights", paper["std_unregularized"],
+                   mlp["unregularized"], 0.05)
+    summary = summarize_by(sweeps, ["id", "model"])
+    for id_, (net, label, _) in FIGURE2_PANELS.items():
+        rate = FIGURE2_QUOTED[id_]
+        at = summary[(summary.id == id_) & (summary.rate == rate)].set_index("model")
+        reg, unreg = 100 * at.loc["regularized", "mean"], 100 * at.loc["unregularized", "mean"]
+        half = 100 * at["ci_halfwidth"].max()
+        paper = get(id_).values
+        report.qualitative(id_, f"at {rate:.0%} {label}, the regularized {net.upper()} keeps more accuracy",
+                           f"{paper['regularized']:.2f} vs {paper['unregularized']:.2f} %",
+                           f"{reg:.2f} vs {unreg:.2f} % (±{half:.2f})", bool(reg > unreg))
+        for kind, ours in (("regularized", reg), ("unregularized", unreg)):
+            report.numeric(id_, f"{kind} accuracy at {rate:.0%} {label} (%)", paper[kind], ours, tolerance_pp)
+
+
 SECTIONS = [Section(
     key="adversarial_ft/experiment_setup",
-    title="adversarial_ft, Section 4: the accuracy-generalization trade-off of L1/L2",
-    ids=("AFT-T1",),
+    title="adversarial_ft, Section 4: regularization, generalization and stuck-at-0 faults",
+    ids=("AFT-T1", "AFT-F1", "AFT-F2a", "AFT-F2b", "AFT-F2c"),
     params=(
         Param("epochs", int, "training epochs per model", low=1, high=10_000),
         Param("batch_size", int, "mini-batch size", low=1, high=60_000),
@@ -161,13 +298,21 @@ SECTIONS = [Section(
         Param("n_test", int, "test images used (0 = all 10,000)", low=0, high=10_000),
         Param("tikhonov_lambdas", list, "Tikhonov (L2) strengths", item=float, low=0.0, high=10.0),
         Param("lasso_lambdas", list, "Lasso (L1) strengths", item=float, low=0.0, high=10.0),
+        Param("fig_lambda", float, "Tikhonov λ of the 'regularized' models of Figures 1-2", low=0.0, high=10.0),
+        Param("cnn_epochs", int, "training epochs of the Architecture 2 CNNs of Figure 2b", low=1, high=10_000),
+        Param("fault_rates", list, "fault fractions of Figure 2", item=float, low=0.0, high=1.0),
+        Param("fault_draws", int, "faulty instances per fault fraction", low=2, high=10_000),
     ),
     profiles={
         "smoke": dict(epochs=1, batch_size=256, lr=1e-3, n_train=2000, n_test=500,
-                      tikhonov_lambdas=[0.0, 1e-3], lasso_lambdas=[0.0, 1e-3]),
+                      tikhonov_lambdas=[0.0, 1e-3], lasso_lambdas=[0.0, 1e-3],
+                      fig_lambda=1e-3, cnn_epochs=1, fault_rates=[0.0, 0.3], fault_draws=2),
         "quick": dict(epochs=6, batch_size=128, lr=1e-3, n_train=0, n_test=0,
-                      tikhonov_lambdas=[0.0, 1e-4, 1e-3, 0.1], lasso_lambdas=[0.0, 1e-4, 1e-3, 1e-2]),
+                      tikhonov_lambdas=[0.0, 1e-4, 1e-3, 0.1], lasso_lambdas=[0.0, 1e-4, 1e-3, 1e-2],
+                      fig_lambda=1e-3, cnn_epochs=3, fault_rates=[0.0, 0.2, 0.4, 0.6, 0.8, 0.9], fault_draws=5),
         "paper": dict(epochs=50, batch_size=128, lr=1e-3, n_train=0, n_test=0,
-                      tikhonov_lambdas=[0.0, 1e-4, 1e-3, 0.1], lasso_lambdas=[0.0, 1e-4, 1e-3, 1e-2]),
+                      tikhonov_lambdas=[0.0, 1e-4, 1e-3, 0.1], lasso_lambdas=[0.0, 1e-4, 1e-3, 1e-2],
+                      fig_lambda=1e-3, cnn_epochs=50, fault_rates=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+                      fault_draws=20),
     },
 )]

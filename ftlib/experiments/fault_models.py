@@ -15,8 +15,6 @@ loop of the book. Everything the primer shows comes from here:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
-
 import pandas as pd
 import torch
 import torch.nn as nn
@@ -26,11 +24,11 @@ from ..data import load
 from ..params import Param, Settings
 from ..sections import Section
 from ..store import Store
-from ..training import TRAINING_CODE, TrainConfig, train
+from ..training import TrainConfig, train
+from .common import cached_sweep, plot_bands, summarize_by
 
 DATASET = "fashion_mnist"
 ARCH_KWARGS = {"filters": [8, 16], "fc": 64}
-SWEEP_CODE = TRAINING_CODE + ("faults", "experiments/fault_models.py")
 RATES = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 0.7, 0.9)
 """The rates of the accuracy-vs-rate figure (log-spaced, then linear up to 0.9)."""
 
@@ -44,6 +42,11 @@ def train_config(s: Settings) -> TrainConfig:
 def primer_model(s: Settings, store: Store | None = None):
     """The trained primer network (:class:`ftlib.training.Trained`)."""
     return train(train_config(s), store)
+
+
+def data_id(s: Settings) -> dict:
+    """What identifies the evaluation set of :func:`test_set` (part of sweep cache keys)."""
+    return {"dataset": DATASET, "split": "test", "n": s.n_test, "seed": s.seed}
 
 
 def test_set(s: Settings):
@@ -80,17 +83,6 @@ def catalogue(value_range: float) -> dict[str, tuple[faults.FaultModel, str]]:
     }
 
 
-def _sweep_cached(store: Store, model, fault, rates, x, y, s: Settings, train_cfg: TrainConfig) -> pd.DataFrame:
-    config = {"train": asdict(train_cfg), "fault": repr(fault), "rates": list(rates), "draws": s.draws,
-              "seed": s.seed, "n_test": s.n_test}
-
-    def compute():
-        res = faults.sweep(model, fault, rates, (x, y), draws=s.draws, seed=s.seed)
-        return res.table.to_dict("list")
-
-    return pd.DataFrame(store.cached_result("sweep", config, compute, code=SWEEP_CODE))
-
-
 def fault_sweeps(s: Settings, store: Store | None = None) -> pd.DataFrame:
     """Accuracy of the primer network under every fault model of :func:`catalogue`.
 
@@ -102,7 +94,7 @@ def fault_sweeps(s: Settings, store: Store | None = None) -> pd.DataFrame:
     r = fixed_point_range(trained.model, x)
     frames = []
     for label, (fault, paper) in catalogue(r).items():
-        df = _sweep_cached(store, trained.model, fault, RATES, x, y, s, trained.config)
+        df = cached_sweep(store, trained, fault, RATES, x, y, s.draws, s.seed, data_id(s))
         frames.append(df.assign(fault=label, paper=paper, permanent=fault.permanent))
     return pd.concat(frames, ignore_index=True)
 
@@ -119,16 +111,13 @@ def permanence_sweeps(s: Settings, store: Store | None = None, rates=(0.05, 0.1,
     frames = []
     for mode, permanent in (("permanent", True), ("transient", False)):
         fault = faults.BernoulliCrash(permanent=permanent)
-        frames.append(_sweep_cached(store, trained.model, fault, rates, x, y, s, trained.config).assign(mode=mode))
+        frames.append(cached_sweep(store, trained, fault, rates, x, y, s.draws, s.seed, data_id(s)).assign(mode=mode))
     return pd.concat(frames, ignore_index=True)
 
 
 def summarize(df: pd.DataFrame, by: str = "fault") -> pd.DataFrame:
     """Per (``by``, rate): n, mean, std and the 95 % t-interval of the accuracy."""
-    frames = [faults.summarize(g[["rate", "draw", "accuracy"]], "accuracy").assign(**{by: key})
-              for key, g in df.groupby(by, sort=False)]
-    out = pd.concat(frames, ignore_index=True)
-    return out[[by] + [c for c in out.columns if c != by]]
+    return summarize_by(df, by)
 
 
 def plot_sweeps(df: pd.DataFrame):
@@ -138,10 +127,7 @@ def plot_sweeps(df: pd.DataFrame):
     s = summarize(df)
     fig, ax = plt.subplots(figsize=(7.0, 4.0))
     for label, g in s.groupby("fault", sort=False):
-        (line,) = ax.plot(g["rate"], 100 * g["mean"], marker="o", ms=3, label=label)
-        low = (100 * g["ci_low"].fillna(g["mean"])).clip(0, 100)
-        high = (100 * g["ci_high"].fillna(g["mean"])).clip(0, 100)
-        ax.fill_between(g["rate"], low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+        plot_bands(ax, g, label)
     ax.set_ylim(0, 100)
     ax.set_xscale("symlog", linthresh=1e-4)
     ax.set_xlabel("fault rate (fraction of weights / units / scalars, or bit-error rate)")

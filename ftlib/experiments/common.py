@@ -1,0 +1,53 @@
+"""Helpers shared by the experiments of several papers (one implementation each)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pandas as pd
+import torch
+
+from .. import faults
+from ..store import Store
+from ..training import TRAINING_CODE, Trained
+
+SWEEP_CODE = TRAINING_CODE + ("faults",)
+"""The ftlib source a sweep result depends on (its cache salt)."""
+
+
+def cached_sweep(store: Store, trained: Trained, fault: faults.FaultModel, rates, x: torch.Tensor,
+                 y: torch.Tensor, draws: int, seed: int, data_id: dict) -> pd.DataFrame:
+    """:func:`ftlib.faults.sweep` of a trained model, cached by everything that determines it.
+
+    ``data_id`` identifies the evaluation set ``(x, y)`` (e.g. dataset, split,
+    subset size and seed) — it is part of the cache key, the tensors are not.
+    Returns the tidy table (``rate``, ``draw``, ``accuracy``).
+    """
+    config = {"train": asdict(trained.config), "fault": repr(fault), "rates": [float(r) for r in rates],
+              "draws": int(draws), "seed": int(seed), "data": data_id}
+
+    def compute():
+        res = faults.sweep(trained.model, fault, rates, (x, y), draws=draws, seed=seed)
+        return res.table.to_dict("list")
+
+    return pd.DataFrame(store.cached_result("sweep", config, compute, code=SWEEP_CODE))
+
+
+def summarize_by(df: pd.DataFrame, by: str | list[str], metric: str = "accuracy") -> pd.DataFrame:
+    """Per (``by``, rate): n, mean, std and the 95 % t-interval of ``metric`` over draws."""
+    keys = [by] if isinstance(by, str) else list(by)
+    frames = []
+    for key, g in df.groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        frames.append(faults.summarize(g[["rate", "draw", metric]], metric).assign(**dict(zip(keys, key))))
+    out = pd.concat(frames, ignore_index=True)
+    return out[keys + [c for c in out.columns if c not in keys]]
+
+
+def plot_bands(ax, summary: pd.DataFrame, label: str, scale: float = 100.0, **kwargs):
+    """Mean vs rate with its 95 % confidence band (clipped to [0, scale]) on ``ax``; returns the line."""
+    (line,) = ax.plot(summary["rate"], scale * summary["mean"], marker="o", ms=3, label=label, **kwargs)
+    low = (scale * summary["ci_low"].fillna(summary["mean"])).clip(0, scale)
+    high = (scale * summary["ci_high"].fillna(summary["mean"])).clip(0, scale)
+    ax.fill_between(summary["rate"], low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    return line
