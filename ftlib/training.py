@@ -40,8 +40,12 @@ class TrainConfig:
     """Everything that determines a trained model (the cache key).
 
     ``n_train = 0`` means the whole training split. ``loss`` is ``"ce"``
-    (softmax cross-entropy) or ``"mse"`` (‖softmax(f(x)) − onehot(y)‖², the
-    form adversarial_ft writes for Phase II).
+    (softmax cross-entropy) or ``"mse"``. ``output`` says what the MSE is taken
+    on: ``"softmax"`` (default: ‖softmax(f(x)) − onehot(y)‖², the form
+    adversarial_ft writes for Phase II) or ``"linear"`` (‖f(x) − t‖² on the raw
+    network output, continuous_limit's Keras setting, with t = onehot(y) for
+    class labels and t = y for float regression targets such as Boston's).
+    With regression targets ``train_acc`` is NaN (accuracy is undefined).
     """
 
     arch: str
@@ -55,10 +59,15 @@ class TrainConfig:
     loss: str = "ce"
     seed: int = 0
     arch_kwargs: dict = field(default_factory=dict)
+    output: str = "softmax"
 
     def __post_init__(self):
         if self.loss not in ("ce", "mse"):
             raise ParameterError(f"loss must be 'ce' or 'mse', got {self.loss!r}")
+        if self.output not in ("softmax", "linear"):
+            raise ParameterError(f"output must be 'softmax' or 'linear', got {self.output!r}")
+        if self.output == "linear" and self.loss != "mse":
+            raise ParameterError("output='linear' needs loss='mse' (cross-entropy always applies a softmax)")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.l1 < 0 or self.l2 < 0:
             raise ParameterError(f"invalid training configuration: {self}")
 
@@ -106,9 +115,13 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return correct / max(len(x), 1)
 
 
-def _loss(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+def _loss(logits: torch.Tensor, y: torch.Tensor, kind: str, output: str = "softmax") -> torch.Tensor:
     if kind == "ce":
         return F.cross_entropy(logits, y)
+    if output == "linear":
+        target = y.view_as(logits).to(logits.dtype) if y.is_floating_point() else \
+            F.one_hot(y, logits.shape[1]).to(logits.dtype)
+        return (logits - target).pow(2).sum(1).mean()
     return (logits.softmax(1) - F.one_hot(y, logits.shape[1]).to(logits.dtype)).pow(2).sum(1).mean()
 
 
@@ -167,7 +180,7 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
         total, batches = 0.0, range(0, n, cfg.batch_size)
         for i in _progress(batches, len(batches), f"epoch {epoch + 1}/{cfg.epochs}"):
             idx = order[i:i + cfg.batch_size]
-            loss = _loss(model(x[idx]), y[idx], cfg.loss)
+            loss = _loss(model(x[idx]), y[idx], cfg.loss, cfg.output)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             add_penalty_grad(weights, cfg.l1, cfg.l2)
@@ -184,7 +197,7 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
         })
 
     model.eval()
-    train_acc = accuracy(model, x, y)
+    train_acc = float("nan") if y.is_floating_point() else accuracy(model, x, y)
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     entry.save_state(state)
     entry.save_result({"history": history, "train_acc": train_acc, "wall_time_s": elapsed})

@@ -96,3 +96,29 @@ def test_bad_config_is_refused():
         TrainConfig(arch="aft_arch1", dataset="fashion_mnist", epochs=0)
     with pytest.raises(training.ParameterError):
         TrainConfig(arch="aft_arch1", dataset="fashion_mnist", epochs=1, loss="hinge")
+
+
+def test_linear_output_mse_option():
+    """output='linear': MSE on the raw output (one-hot for labels, the float target for regression)."""
+    with pytest.raises(training.ParameterError):
+        TrainConfig(arch="aft_arch1", dataset="fashion_mnist", epochs=1, output="sigmoid")
+    with pytest.raises(training.ParameterError):
+        TrainConfig(arch="aft_arch1", dataset="fashion_mnist", epochs=1, loss="ce", output="linear")
+    assert TrainConfig(arch="aft_arch1", dataset="fashion_mnist", epochs=1).output == "softmax"
+    out = torch.tensor([[0.5, -1.0, 2.0]])
+    lab = torch.tensor([2])
+    assert training._loss(out, lab, "mse", "linear").item() == pytest.approx(0.25 + 1.0 + 1.0)
+    assert training._loss(out, lab, "mse").item() == pytest.approx(
+        (out.softmax(1) - torch.tensor([[0.0, 0.0, 1.0]])).pow(2).sum().item())
+    assert training._loss(torch.tensor([[3.0], [1.0]]), torch.tensor([1.0, 1.0]), "mse", "linear").item() == \
+        pytest.approx(2.0)
+
+
+def test_linear_output_misses_the_cache_and_trains_regression(tmp_cache):
+    train(CFG_MSE := TrainConfig(**{**CFG.__dict__, "loss": "mse"}))
+    other = train(TrainConfig(**{**CFG_MSE.__dict__, "output": "linear"}))
+    assert not other.from_cache
+    reg = train(TrainConfig(arch="cl_mlp", dataset="boston", epochs=30, batch_size=32, lr=1e-2, loss="mse",
+                            output="linear", arch_kwargs={"widths": (13, 8, 1)}, seed=0))
+    assert reg.history[-1]["loss"] < reg.history[0]["loss"]
+    assert reg.train_acc != reg.train_acc  # NaN: accuracy is undefined for regression
