@@ -88,6 +88,7 @@ import torch
 from . import _data_checksums as sums
 from . import config
 from .errors import DatasetCorruptError, DatasetNotFoundError, FtlibError, ParameterError
+from .store import atomic_write_bytes
 
 __all__ = [
     "DATASETS",
@@ -474,23 +475,9 @@ def _stamp(path: Path, digest: str, ident: tuple[str, int, int, str] | None = No
     stamps = {p: e for p, e in _read_stamps().items() if Path(p).exists()}  # drop entries of deleted files
     stamps[now[0]] = {"size": now[1], "mtime_ns": now[2], "digest": digest}
     try:
-        _atomic_write(_stamp_file(), json.dumps(stamps, indent=0, sort_keys=True).encode())
+        atomic_write_bytes(_stamp_file(), json.dumps(stamps, indent=0, sort_keys=True).encode())
     except OSError:
         pass  # a read-only cache only costs re-hashing next time
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` via a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; data files are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink(Path(tmp))
-        raise
 
 
 def _unlink(path: Path) -> None:
@@ -899,7 +886,7 @@ def _install_idx(name: str, stem: str, tmp: Path, url: str, dest: Path) -> None:
                           _DOWNLOAD_REMEDY)
     expected = _expected_sha(name, stem)
     _verify(url, payload, expected, what="decompressed content", remedy=_DOWNLOAD_REMEDY)
-    _atomic_write(dest / stem, payload)
+    atomic_write_bytes(dest / stem, payload)
     _stamp(dest / stem, expected)
 
 
@@ -922,7 +909,7 @@ def _install_cifar_archive(tmp: Path, url: str, dest: Path) -> None:
         _verify(f"{url} (member {CIFAR10_PICKLE_DIR}/{n})", contents[n], "md5:" + sums.CIFAR10_PICKLE_MD5[n],
                 remedy=remedy)
     for n, payload in contents.items():
-        _atomic_write(dest / n, payload)
+        atomic_write_bytes(dest / n, payload)
         _stamp(dest / n, "md5:" + sums.CIFAR10_PICKLE_MD5[n])
 
 
