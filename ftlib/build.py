@@ -5,7 +5,8 @@
 Pipeline (DESIGN.md): ``notebooks/<paper>/<name>.py`` (jupytext percent, the
 source of truth) → in-memory ``.ipynb`` → papermill with ``profile`` (and
 ``seed``) → ``book/_executed/<paper>/<name>.ipynb`` → result records in
-``book/_results`` → ``book/scoreboard.md`` → ``jupyter-book build .`` with
+``book/_results`` → ``book/scoreboard.md`` and ``book/_generated/summary.md`` (the
+landing page's summary) → ``jupyter-book build .`` with
 ``execute_notebooks: off``.
 
 When a notebook re-executes (a simple, correct rule): its stamp is the sha256
@@ -141,7 +142,9 @@ def jupyter_book(root: Path = ROOT) -> None:
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--builder", "html", "-W", "-n",
            "--keep-going", "-q"]
-    subprocess.run(cmd, check=True, cwd=root)
+    # the API reference (book/api_*.md) imports the ftlib of this checkout, whatever is installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)}
+    subprocess.run(cmd, check=True, cwd=root, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import scoreboard
 
-    scoreboard.write(ROOT / "book" / "scoreboard.md")
+    # generated pages: the scoreboard and the landing page's summary (book/_generated/summary.md)
+    scoreboard.write(ROOT / "book" / "scoreboard.md", ROOT / scoreboard.SUMMARY)
     t_html = time.perf_counter()
     if not args.no_html:
         jupyter_book()

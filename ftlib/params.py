@@ -2,7 +2,7 @@
 
 papermill injects ``-p name value`` as plain assignments after a notebook's
 ``parameters`` cell; it only *warns* on unknown names and never checks types.
-Every notebook therefore calls :func:`validate_notebook` in the cell right
+Every notebook therefore calls :func:`~ftlib.sections.validate_notebook` in the cell right
 after its parameters cell: unknown names, wrong types and out-of-range values
 stop the run there, with one message naming the parameter and what is allowed.
 
@@ -20,9 +20,10 @@ from typing import Any, Mapping
 from .errors import ParameterError
 
 PROFILES = ("smoke", "quick", "paper")
-"""The three profiles: ``smoke`` (CI, seconds, meaningless numbers),
-``quick`` (default: real data, minutes on 2 CPU cores), ``paper`` (the papers'
-own settings, for a GPU)."""
+"""The three profiles, cheapest first.
+
+``smoke`` for CI (seconds, meaningless numbers), ``quick`` the default (real
+data, minutes on 2 CPU cores), ``paper`` the papers' own settings (for a GPU)."""
 
 # Names IPython and papermill put into a kernel's namespace that are not parameters.
 _KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
@@ -109,7 +110,7 @@ def check_value(p: Param, value: Any) -> Any:
 def validate(spec: Mapping[str, Param], given: Mapping[str, Any]) -> dict[str, Any]:
     """Check ``given`` against ``spec``; return the checked values (None kept).
 
-    Raises :class:`ParameterError` for the first unknown name, in alphabetical
+    Raises :class:`~ftlib.errors.ParameterError` for the first unknown name, in alphabetical
     order, listing the allowed names, or for the first bad value.
     """
     unknown = sorted(set(given) - set(spec))

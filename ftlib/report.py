@@ -29,7 +29,8 @@ PARTLY = "partly reproduced"
 NOT_REPRODUCED = "not reproduced"
 SMOKE = "smoke run: not meaningful"
 NOT_YET = "not yet reproduced"
-VERDICTS = (REPRODUCED, PARTLY, CLOSE, NOT_REPRODUCED, SMOKE, NOT_YET)
+NOT_RUNNABLE = "not runnable here"
+VERDICTS = (REPRODUCED, PARTLY, CLOSE, NOT_REPRODUCED, SMOKE, NOT_RUNNABLE, NOT_YET)
 
 
 @dataclass
@@ -47,11 +48,16 @@ class Comparison:
 
 def combined_verdict(verdicts: list[str]) -> str:
     """One verdict for a checklist id from its rows: all reproduced → reproduced;
-    some reproduced or close → partly reproduced; none → not reproduced."""
+    some reproduced or close → partly reproduced; none → not reproduced.
+    Rows that cannot run on these machines (``not runnable here``) only count
+    when nothing else was compared."""
     if not verdicts:
         return NOT_YET
     if SMOKE in verdicts:
         return SMOKE
+    if all(v == NOT_RUNNABLE for v in verdicts):
+        return NOT_RUNNABLE
+    verdicts = [v for v in verdicts if v != NOT_RUNNABLE]
     if all(v == REPRODUCED for v in verdicts):
         return REPRODUCED
     if any(v in (REPRODUCED, CLOSE) for v in verdicts):
@@ -60,9 +66,46 @@ def combined_verdict(verdicts: list[str]) -> str:
 
 
 def numeric_verdict(paper: float, ours: float, tolerance: float) -> str:
-    """``reproduced`` if |ours − paper| ≤ tolerance, ``close`` if ≤ 2·tolerance, else ``not reproduced``."""
+    """``reproduced`` if ``|ours − paper|`` ≤ tolerance, ``close`` if ≤ 2·tolerance, else ``not reproduced``."""
     gap = abs(ours - paper)
     return REPRODUCED if gap <= tolerance else CLOSE if gap <= 2 * tolerance else NOT_REPRODUCED
+
+
+def _fmt(value: Any) -> str:
+    """A table cell: floats to 4 significant digits, None as ``—``, anything else as text."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def alt_text(fig) -> str:
+    """A short description of a matplotlib figure from its titles and axis labels (the default alt text)."""
+    parts = []
+    for ax in fig.get_axes():
+        ylabel, xlabel, title = ax.get_ylabel().strip(), ax.get_xlabel().strip(), ax.get_title().strip()
+        if not (ylabel or xlabel or title):
+            continue
+        what = f"{ylabel or 'values'} against {xlabel}" if xlabel else (ylabel or "")
+        parts.append(f"{title}: {what}".strip(": ") if title else what)
+    head = fig.get_suptitle().strip()
+    body = "; ".join(dict.fromkeys(p for p in parts if p))
+    if not (head or body):
+        return "Figure (no axis labels)"
+    return "Plot" + (f" '{head}'" if head else "") + (f" of {body}" if body else "") + "."
+
+
+def figure_html(png: bytes, alt: str, caption: str, name: str = "") -> str:
+    """An HTML ``<figure>`` with the PNG embedded as base64 data, ``alt`` text and a ``<figcaption>``."""
+    import base64
+    import html
+
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure class="ftlib-figure" id="fig-{html.escape(name)}" style="margin:1em 0;">'
+            f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
+            f'style="max-width:100%;height:auto;" />'
+            f'<figcaption style="font-size:0.9em;margin-top:0.4em;">{html.escape(caption)}</figcaption></figure>')
 
 
 def use_style() -> None:
@@ -159,19 +202,37 @@ class Report:
         self.rows.append(row)
         return row
 
+    def not_runnable(self, id_: str, claim: str, paper: Any, reason: str) -> Comparison:
+        """Record that a claim cannot be checked on these machines (e.g. it needs a GPU); ``reason`` says why."""
+        reference.get(id_)
+        row = Comparison(id_, claim, paper, None, None, NOT_RUNNABLE, reason)
+        self.rows.append(row)
+        return row
+
     def table(self):
-        """The comparison table as a pandas DataFrame (paper / ours / gap / verdict)."""
+        """The comparison table as a pandas DataFrame (paper / ours / gap / verdict), formatted for reading:
+        numbers to 4 significant digits, the gap signed, ``—`` where there is no number, no empty note column."""
         import pandas as pd
 
         df = pd.DataFrame([asdict(r) for r in self.rows])
         if df.empty:
             return df
-        df = df.rename(columns={"id": "id", "claim": "claim", "paper": "paper", "ours": "ours", "gap": "gap",
-                                "verdict": "verdict", "note": "note"})
+        for col in ("paper", "ours"):
+            df[col] = df[col].map(_fmt)
+        df["gap"] = df["gap"].map(lambda g: "—" if g is None or g != g else f"{g:+.4g}")
+        if not df["note"].astype(bool).any():
+            df = df.drop(columns="note")
         return df.set_index(["id", "claim"])
 
-    def figure(self, fig, name: str, caption: str) -> None:
-        """Show ``fig`` once, save it as ``<results>/<paper>/<notebook>/<name>.png`` and remember its caption."""
+    def figure(self, fig, name: str, caption: str, alt: str | None = None) -> None:
+        """Save ``fig`` as ``<results>/<paper>/<notebook>/<name>.png`` and show it once, with its caption.
+
+        The figure is displayed as an HTML ``<figure>``: the PNG embedded (so
+        the page needs no other file), ``alt`` text for screen readers
+        (default: built from the figure's titles and axis labels, see
+        :func:`alt_text`) and ``caption`` below it, numbered within the
+        notebook. The caption should say what to see in the figure.
+        """
         import matplotlib.pyplot as plt
         from IPython.display import display
 
@@ -180,8 +241,12 @@ class Report:
         tmp = path.with_suffix(".tmp.png")
         fig.savefig(tmp, bbox_inches="tight")
         tmp.replace(path)
-        self.figures.append({"name": name, "file": str(path.relative_to(config.results_dir())), "caption": caption})
-        display(fig)
+        alt = alt or alt_text(fig)
+        self.figures.append({"name": name, "file": str(path.relative_to(config.results_dir())), "caption": caption,
+                             "alt": alt})
+        number = len(self.figures)
+        html = figure_html(path.read_bytes(), alt, f"Figure {number}. {caption}", name)
+        display({"text/html": html, "text/plain": f"[Figure {number}: {alt}] {caption}"}, raw=True)
         plt.close(fig)
 
     def record(self) -> dict[str, Any]:

@@ -1,28 +1,58 @@
-"""The scoreboard page: one row per checklist id, aggregated from the result records.
+"""The scoreboard page and the landing page's summary, aggregated from the result records.
 
-``python -m ftlib.scoreboard [output.md]`` writes ``book/scoreboard.md`` (generated,
-never committed). Ids without a record are listed as "not yet reproduced".
+``python -m ftlib.scoreboard [output.md]`` writes ``book/scoreboard.md`` and
+``book/_generated/summary.md`` (both generated, never committed; the book build
+writes them before ``jupyter-book`` runs). Ids without a record are listed as
+"not yet reproduced".
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import sys
 from collections import Counter
 from pathlib import Path
 
 from . import config, reference
-from .report import NOT_YET, combined_verdict, load_records
+from .report import (NOT_REPRODUCED, NOT_RUNNABLE, NOT_YET, PARTLY, REPRODUCED, SMOKE, combined_verdict,
+                     load_records)
 
-_BADGES = {"reproduced": "✅", "partly reproduced": "🟡", "not reproduced": "❌", "smoke run: not meaningful": "🧪",
-           "not yet reproduced": "⏳"}
+BADGES = {REPRODUCED: "✓", PARTLY: "◐", NOT_REPRODUCED: "✗", "close": "◐", SMOKE: "∅", NOT_RUNNABLE: "⊘",
+          NOT_YET: "…"}
+"""One symbol per verdict, used on every page that shows verdicts (plain Unicode that common fonts have:
+colour emoji showed as empty boxes in a browser without an emoji font)."""
+
+ORDER = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_RUNNABLE, SMOKE, NOT_YET)
+"""The order in which the scoreboard groups the ids of a paper."""
+
+SUMMARY = "book/_generated/summary.md"
+"""The landing page's generated include file, relative to the checkout."""
 
 
-def _link(section: str, title: str) -> str:
-    return f"[{title}](_executed/{section}.ipynb)"
+def _label(paper: str) -> str:
+    return f"scoreboard-{paper}"
+
+
+def _cell(value) -> str:
+    """A value as the text of one Markdown table cell (numbers to 4 significant digits, Markdown escaped)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = " ".join(str(value).split())
+    for ch in ("\\", "|", "$", "*", "`"):
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("<", "&lt;")
+
+
+def _badge(verdict: str) -> str:
+    return f"{BADGES.get(verdict, '')} {verdict}".strip()
 
 
 def rows(records: list[dict] | None = None) -> list[dict]:
-    """One dict per checklist id: id, paper, what, verdict, counts, profile, section."""
+    """One dict per checklist id: id, paper, what, verdict, counts, profile, section, comparisons."""
     records = load_records() if records is None else records
     by_id: dict[str, list[tuple[dict, dict]]] = {}
     for rec in records:
@@ -36,49 +66,118 @@ def rows(records: list[dict] | None = None) -> list[dict]:
         out.append({
             "id": ref.id, "paper": ref.paper, "what": ref.what,
             "verdict": combined_verdict(verdicts) if found else NOT_YET,
-            "within": sum(v == "reproduced" for v in verdicts), "n": len(verdicts),
+            "within": sum(v == REPRODUCED for v in verdicts), "n": len(verdicts),
             "profile": rec["profile"] if rec else "", "section": rec["section"] if rec else ref.section,
             "title": rec["title"] if rec else "",
             "created": rec["created"] if rec else "",
+            "comparisons": [c for _, c in found],
         })
     return out
 
 
+def _section_link(r: dict) -> str:
+    if not r["profile"]:
+        return "—"
+    return f"[{r['section'].split('/', 1)[-1]}](_executed/{r['section']}.ipynb)"
+
+
 def render(table: list[dict]) -> str:
-    """The scoreboard page as MyST Markdown."""
+    """The scoreboard page as MyST Markdown: per paper, ids grouped by verdict, one row per comparison."""
     counts = Counter(r["verdict"] for r in table)
     profiles = sorted({r["profile"] for r in table if r["profile"]})
     lines = [
         "# Scoreboard",
         "",
         "Every table and figure of the four papers, by checklist id, with our verdict. "
-        "A verdict combines all comparisons of an id (paper / ours / gap, shown in its section): "
+        "A verdict combines all comparisons of an id (paper / ours / gap, shown here and in its section): "
         "**reproduced** when every comparison is within its stated tolerance, **partly reproduced** when some are, "
-        "**not reproduced** when none is. Numbers made by the `smoke` profile are never verdicts.",
+        "**not reproduced** when none is. Numbers made by the `smoke` profile are never verdicts; "
+        "**not runnable here** marks claims these machines cannot check (e.g. they need a GPU). "
+        "The *gap* is ours − paper, for numeric claims only.",
         "",
-        f"Built from the profile(s): {', '.join(profiles) if profiles else 'none yet'}.",
+        f"Built from the profile(s): {', '.join(f'`{p}`' for p in profiles) if profiles else 'none yet'}.",
         "",
         "| verdict | ids |",
         "|---|---|",
     ]
-    lines += [f"| {_BADGES.get(v, '')} {v} | {n} |" for v, n in counts.most_common()]
+    lines += [f"| {_badge(v)} | {counts[v]} |" for v in ORDER if counts[v]]
     for paper, title in reference.PAPERS.items():
-        lines += ["", f"## {paper}", "", title, "",
-                  "| id | what | verdict | comparisons within tolerance | profile | section |",
-                  "|---|---|---|---|---|---|"]
-        for r in (r for r in table if r["paper"] == paper):
-            section = _link(r["section"], r["title"] or r["section"]) if r["profile"] else "—"
-            within = f"{r['within']} / {r['n']}" if r["n"] else "—"
-            lines.append(f"| {r['id']} | {r['what']} | {_BADGES.get(r['verdict'], '')} {r['verdict']} | {within} "
-                         f"| {r['profile'] or '—'} | {section} |")
+        mine = [r for r in table if r["paper"] == paper]
+        paper_counts = Counter(r["verdict"] for r in mine)
+        lines += ["", f"({_label(paper)})=", f"## {paper}", "", f"*{_cell(title)}*", "",
+                  " · ".join(f"{_badge(v)}: {paper_counts[v]}" for v in ORDER if paper_counts[v])]
+        for verdict in ORDER:
+            group = [r for r in mine if r["verdict"] == verdict]
+            if not group:
+                continue
+            lines += ["", f"### {_badge(verdict)} ({len(group)} {'id' if len(group) == 1 else 'ids'})", ""]
+            if verdict == NOT_YET:
+                lines += ["| id | what | profile | section |", "|---|---|---|---|"]
+                lines += [f"| **{r['id']}** | {_cell(r['what'])} | — | {_section_link(r)} |" for r in group]
+                continue
+            lines += ["| id | claim | paper | ours | gap | verdict | profile | section |",
+                      "|---|---|---|---|---|---|---|---|"]
+            for r in group:
+                for i, c in enumerate(r["comparisons"]):
+                    first = i == 0
+                    lines.append(
+                        f"| {'**' + r['id'] + '**' if first else ''} | {_cell(c['claim'])} | {_cell(c['paper'])} "
+                        f"| {_cell(c['ours'])} | {_cell(c['gap'])} | {_badge(c['verdict'])} "
+                        f"| {r['profile'] if first else ''} | {_section_link(r) if first else ''} |")
     return "\n".join(lines) + "\n"
 
 
-def write(path: Path | None = None) -> Path:
-    """Write the scoreboard page (default ``<checkout>/book/scoreboard.md``)."""
+def _when(iso: str) -> str:
+    try:
+        return _dt.datetime.fromisoformat(iso).astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return iso
+
+
+def render_summary(table: list[dict], records: list[dict]) -> str:
+    """The landing page's generated part: who built this copy, and the verdict counts per paper."""
+    shown = [v for v in ORDER if v in (REPRODUCED, PARTLY, NOT_REPRODUCED) or any(r["verdict"] == v for r in table)]
+    lines = []
+    if records:
+        profiles = Counter(r.get("profile", "?") for r in records)
+        created = sorted(r.get("created", "") for r in records if r.get("created"))
+        commits = sorted({r.get("git_commit") or "unknown" for r in records})
+        code = ", ".join(f"`{c[:12]}{'+dirty' if c.endswith('+dirty') else ''}`" for c in commits)
+        made = ", ".join(f"`{p}` ({n} {'section' if n == 1 else 'sections'})" for p, n in profiles.most_common())
+        span = _when(created[-1]) if created and created[0][:16] == created[-1][:16] else (
+            f"{_when(created[0])} to {_when(created[-1])}" if created else "an unknown date")
+        lines += [f"**This copy of the book** was computed with the profile {made}, from "
+                  f"{len(records)} result {'record' if len(records) == 1 else 'records'} written {span}, "
+                  f"git commit {code}."]
+        if "smoke" in profiles:
+            lines += ["", "```{warning}", "The `smoke` profile made (some of) these numbers: tiny subsets and one "
+                      "epoch, to test the pipeline. They are meaningless, and the verdicts say so. Build the book "
+                      "with the `quick` profile (the default) for real results.", "```"]
+    else:
+        lines += ["**This copy of the book has no results yet**: no notebook was executed. "
+                  "See {doc}`/book/rerun` to build it."]
+    lines += ["", "| paper | " + " | ".join(_badge(v) for v in shown) + " | ids |",
+              "|---|" + "---|" * (len(shown) + 1)]
+    for paper in reference.PAPERS:
+        mine = Counter(r["verdict"] for r in table if r["paper"] == paper)
+        lines.append(f"| {{ref}}`{paper} <{_label(paper)}>` | " + " | ".join(str(mine[v]) for v in shown)
+                     + f" | {sum(mine.values())} |")
+    total = Counter(r["verdict"] for r in table)
+    lines.append("| **all** | " + " | ".join(f"**{total[v]}**" for v in shown) + f" | **{len(table)}** |")
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path | None = None, summary: Path | None = None) -> Path:
+    """Write the scoreboard page (default ``<checkout>/book/scoreboard.md``) and the landing page's summary
+    (default ``<checkout>/book/_generated/summary.md``); returns the scoreboard's path."""
     root = config.repo_root() or Path.cwd()
     path = path or root / "book" / "scoreboard.md"
-    path.write_text(render(rows()))
+    summary = summary or root / SUMMARY
+    records = load_records()
+    table = rows(records)
+    path.write_text(render(table))
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    summary.write_text(render_summary(table, records))
     return path
 
 

@@ -4,18 +4,18 @@ For a network of Definition 1 (a plain ``nn.Sequential``: Linear layers, 1-Lipsc
 activations, a linear last layer) and crashes of the fault engine
 (:class:`ftlib.faults.BernoulliCrash`: crashed neurons output 0, no rescaling):
 
-=====================================  ==========================================================
-:func:`first_order`  ("b3")            Theorem 1 / Add. Corollary 2: E Δ, Var Δ by autograd
-:func:`single_crash` ("b4")            exact single-neuron crash effects, O(n_l) passes
-:func:`spectral`     ("b1")            Proposition 2 (product of ‖W_l‖₂)
-:func:`absolute`     ("b2")            Additional Proposition 2 (|W_L|···|W_1| |x|)
-:func:`loss_gradient_mean`             Additional Proposition 9: E Δ_{L+1} ≈ −p ⟨∇_W L, W⟩
-:func:`monte_carlo`                    ground truth E Δ, Var Δ with 95 % intervals (prefix reused)
-:func:`kl_tail_bound`                  Proposition 3
-:func:`chebyshev_delta`                Proposition 5
-:func:`median_bound`, :func:`median_of`  the median trick vs mean aggregation
+=========================================  ======================================================================
+:func:`first_order` ("b3")                 Theorem 1 / Add. Corollary 2: E Δ, Var Δ by autograd
+:func:`single_crash` ("b4")                exact single-neuron crash effects, O(n_l) passes
+:func:`spectral` ("b1")                    Proposition 2 (product of ‖W_l‖₂)
+:func:`absolute` ("b2")                    Additional Proposition 2 (``|W_L|···|W_1| |x|``)
+:func:`loss_gradient_mean`                 Additional Proposition 9: E Δ_{L+1} ≈ −p ⟨∇_W L, W⟩
+:func:`monte_carlo`                        ground truth E Δ, Var Δ with 95 % intervals (prefix reused)
+:func:`kl_tail_bound`                      Proposition 3
+:func:`chebyshev_delta`                    Proposition 5
+:func:`median_bound`, :func:`median_of`    the median trick vs mean aggregation
 :func:`rank_loss`, :func:`relative_error`  the supplement's comparison metrics
-=====================================  ==========================================================
+=========================================  ======================================================================
 
 Example::
 

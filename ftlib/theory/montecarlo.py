@@ -123,7 +123,7 @@ def monte_carlo(model: nn.Module, x: torch.Tensor, p: float | dict, layers: obje
 def crash_probability_draws(weights: torch.Tensor, p: float, draws: int, seed: int = 0) -> torch.Tensor:
     """Proposition 3's random variable ‖U_l‖₁ / ‖W_l‖₁ = Σ_i ξ_i w_i / Σ_i w_i for ``draws`` crash sets.
 
-    ``weights``: the per-neuron total incoming weights W_l^i = Σ_j |W_l^ij| (shape ``(n_l,)``). The
+    ``weights``: the per-neuron total incoming weights ``W_l^i = Σ_j |W_l^ij|`` (shape ``(n_l,)``). The
     crashes ξ_i ~ Be(p) are drawn by the fault engine (a BernoulliCrash on an identity layer).
     """
     w = weights.detach().double().reshape(1, -1).abs()

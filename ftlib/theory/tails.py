@@ -24,13 +24,13 @@ def kl_bernoulli(a: float, b: float) -> float:
 
 
 def balance(weights) -> float:
-    """q of Additional Assumption 1: min |w_i| / max |w_i| (the vector is q-balanced)."""
+    """q of Additional Assumption 1: ``min |w_i| / max |w_i|`` (the vector is q-balanced)."""
     w = torch.as_tensor(weights, dtype=torch.float64).abs()
     return float(w.min() / w.max())
 
 
 def incoming_weight_mass(linear_weight: torch.Tensor) -> torch.Tensor:
-    """W_l^i = Σ_j |W_l^ij| for every neuron i of a layer (Definition 3), from an ``(n_l, n_{l-1})`` weight."""
+    """``W_l^i = Σ_j |W_l^ij|`` for every neuron i of a layer (Definition 3), from an ``(n_l, n_{l-1})`` weight."""
     return linear_weight.detach().double().abs().sum(1)
 
 
@@ -77,7 +77,7 @@ def rank_loss(a, b) -> float:
 
 
 def relative_error(pred, true) -> np.ndarray:
-    """|pred − true| / |true|, elementwise."""
+    """``|pred − true| / |true|``, elementwise."""
     pred = np.asarray(pred, dtype=float)
     true = np.asarray(true, dtype=float)
     return np.abs(pred - true) / np.abs(true)
