@@ -35,6 +35,10 @@ TRAINING_CODE = ("training.py", "models", "data.py", "_data_checksums.py")
 """The ftlib source a trained model depends on (its cache salt, see :func:`ftlib.store.code_salt`)."""
 
 
+OPTIMIZERS = ("adam", "adadelta")
+"""The optimizers :class:`TrainConfig` accepts."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a trained model (the cache key).
@@ -46,6 +50,9 @@ class TrainConfig:
     network output, continuous_limit's Keras setting, with t = onehot(y) for
     class labels and t = y for float regression targets such as Boston's).
     With regression targets ``train_acc`` is NaN (accuracy is undefined).
+    ``optimizer`` is ``"adam"`` (default) or ``"adadelta"`` (computation_failures;
+    Keras' settings: ``lr`` is the Adadelta step multiplier, 1.0 in Keras, with
+    ρ = 0.95, ε = 1e-7).
     """
 
     arch: str
@@ -60,8 +67,11 @@ class TrainConfig:
     seed: int = 0
     arch_kwargs: dict = field(default_factory=dict)
     output: str = "softmax"
+    optimizer: str = "adam"
 
     def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.loss not in ("ce", "mse"):
             raise ParameterError(f"loss must be 'ce' or 'mse', got {self.loss!r}")
         if self.output not in ("softmax", "linear"):
@@ -70,6 +80,22 @@ class TrainConfig:
             raise ParameterError("output='linear' needs loss='mse' (cross-entropy always applies a softmax)")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.l1 < 0 or self.l2 < 0:
             raise ParameterError(f"invalid training configuration: {self}")
+
+
+def cache_key(cfg: TrainConfig) -> dict:
+    """The cache key of ``cfg``: its fields, without ``optimizer`` when it is the default Adam
+    (so models trained before the field existed stay valid)."""
+    key = asdict(cfg)
+    if key["optimizer"] == "adam":
+        del key["optimizer"]
+    return key
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    """The optimizer named by ``cfg.optimizer`` over ``params``."""
+    if cfg.optimizer == "adadelta":
+        return torch.optim.Adadelta(params, lr=cfg.lr, rho=0.95, eps=1e-7)
+    return torch.optim.Adam(params, lr=cfg.lr, fused=True)
 
 
 @dataclass
@@ -144,7 +170,7 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
     (``epoch``, ``loss``, ``penalty``, ``seconds``) and the final training accuracy.
     """
     store = store or Store()
-    entry = store.entry("train", asdict(cfg), TRAINING_CODE)
+    entry = store.entry("train", cache_key(cfg), TRAINING_CODE)
     model = models.build(cfg.arch, **cfg.arch_kwargs)
     state = entry.load_state()
     meta = entry.load_result()
@@ -158,7 +184,7 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
     model = models.build(cfg.arch, **cfg.arch_kwargs)
     if any(isinstance(m, nn.Conv2d) for m in model.modules()):
         model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    opt = make_optimizer(cfg, model.parameters())
     history: list[dict] = []
     start_epoch, elapsed = 0, 0.0
     ckpt = entry.load_checkpoint()

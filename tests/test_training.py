@@ -122,3 +122,18 @@ def test_linear_output_misses_the_cache_and_trains_regression(tmp_cache):
                             output="linear", arch_kwargs={"widths": (13, 8, 1)}, seed=0))
     assert reg.history[-1]["loss"] < reg.history[0]["loss"]
     assert reg.train_acc != reg.train_acc  # NaN: accuracy is undefined for regression
+
+
+def test_adadelta_option_trains_misses_the_cache_and_keeps_adam_keys(tmp_cache):
+    """optimizer='adadelta' (computation_failures): a separate cache entry; Adam configs keep their old key."""
+    with pytest.raises(training.ParameterError):
+        TrainConfig(arch="aft_arch1", dataset="fashion_mnist", epochs=1, optimizer="sgd")
+    assert "optimizer" not in training.cache_key(CFG)
+    ada_cfg = TrainConfig(**{**CFG.__dict__, "optimizer": "adadelta", "lr": 1.0})
+    assert training.cache_key(ada_cfg)["optimizer"] == "adadelta"
+    assert isinstance(training.make_optimizer(ada_cfg, [torch.nn.Parameter(torch.zeros(1))]), torch.optim.Adadelta)
+    adam = train(TrainConfig(**{**CFG.__dict__, "lr": 1.0}))
+    ada = train(ada_cfg)
+    assert not ada.from_cache and not torch.equal(weights(adam.model), weights(ada.model))
+    assert ada.history[-1]["loss"] < 2.3  # it learns (chance level is ln 10 ≈ 2.30)
+    assert train(ada_cfg).from_cache
