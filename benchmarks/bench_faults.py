@@ -1,0 +1,231 @@
+"""Benchmark of the fault engine (not a test): the same stuck-at-0 weight sweep, four ways.
+
+For (a) the adversarial_ft MLP 784-512-1024-512-10 (ReLU) and (b) its CNN
+conv5x5(20)-maxpool2-conv5x5(50)-maxpool2-FC512-FC10, on random-init weights
+and random 1x28x28 inputs (timing does not depend on training), it times a
+sweep of R rates x D draws over N images with:
+
+* ``ftlib``      : ``ftlib.faults.sweep(model, StuckAtZero("weights"), ...)``;
+* ``naive``      : for every draw ``copy.deepcopy(model)``, multiply each weight
+                   by an exact-fraction mask (vectorised), evaluate (``no_grad``);
+* ``pytorchfi``  : PyTorchFI 0.6 ``declare_weight_fi`` with the same number of
+                   zeroed weights per layer (its injection loops in Python per
+                   weight, so it is timed on ``--pfi-draws`` draws per rate and
+                   extrapolated linearly to D draws, and labelled so);
+* ``clean``      : the lower bound, R x D clean forward passes over the same
+                   data and batch size (for the CNN in both memory formats; the
+                   ratios use the format ftlib runs in, channels_last).
+
+Then a node-fault sweep (``StuckAtZero("nodes")``) with and without the
+fault-free prefix reuse. Rates are (i + 0.5) / R, so no rate is 0 (ftlib
+evaluates rate 0 only once, which would flatter it). The methods run
+interleaved, rate by rate (one ``sweep`` call per rate for ftlib, which
+slightly penalises it: its set-up and prefix cache are paid R times), so
+that other jobs on a shared machine disturb all methods alike; the load
+average before/after is printed.
+
+    OMP_NUM_THREADS=2 python benchmarks/bench_faults.py              # 10 rates x 20 draws x 10k
+    python benchmarks/bench_faults.py --rates 3 --draws 2 --n 1000   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ftlib.faults import StuckAtZero, sweep  # noqa: E402
+from ftlib.faults._random import exact_count  # noqa: E402
+
+WEIGHT_TYPES = (nn.Linear, nn.Conv2d)
+
+
+def build_mlp() -> nn.Sequential:
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 1024), nn.ReLU(),
+        nn.Linear(1024, 512), nn.ReLU(), nn.Linear(512, 10),
+    )
+
+
+def build_cnn() -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(800, 512), nn.ReLU(), nn.Linear(512, 10),
+    )
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int) -> float:
+    correct = 0
+    for s in range(0, x.shape[0], bs):
+        correct += int((model(x[s:s + bs]).argmax(1) == y[s:s + bs]).sum())
+    return correct / x.shape[0]
+
+
+def run_clean(model, x, y, passes, bs, channels_last):
+    m = copy.deepcopy(model).eval()
+    if channels_last:
+        m = m.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        accs = [evaluate(m, x, y, bs) for _ in range(passes)]
+    return time.perf_counter() - t0, float(np.mean(accs))
+
+
+def run_ftlib(model, fault, x, y, rates, draws, bs, **kw):
+    t0 = time.perf_counter()
+    res = sweep(model, fault, rates, (x, y), draws=draws, seed=0, batch_size=bs, progress=False, **kw)
+    return time.perf_counter() - t0, float(res.table["accuracy"].mean()), res
+
+
+def run_naive(model, x, y, rates, draws, bs, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    t0 = time.perf_counter()
+    accs = []
+    with torch.no_grad():
+        for rate in rates:
+            for _ in range(draws):
+                m = copy.deepcopy(model).eval()
+                for mod in m.modules():
+                    if isinstance(mod, WEIGHT_TYPES):
+                        w = mod.weight
+                        mask = torch.ones(w.numel())
+                        mask[torch.randperm(w.numel(), generator=g)[:exact_count(rate, w.numel())]] = 0
+                        w.mul_(mask.view_as(w))
+                accs.append(evaluate(m, x, y, bs))
+    return time.perf_counter() - t0, float(np.mean(accs))
+
+
+def run_pytorchfi(model, x, y, rates, draws_per_rate, bs, seed=0):
+    from pytorchfi import core
+
+    model = model.eval()
+    pfi = core.fault_injection(model, bs, input_shape=list(x.shape[1:]), layer_types=list(WEIGHT_TYPES))
+    shapes = [tuple(m.weight.shape) for m in model.modules() if isinstance(m, WEIGHT_TYPES)]
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    accs = []
+    for rate in rates:
+        for _ in range(draws_per_rate):
+            cols = {"layer_num": [], "k": [], "dim1": [], "dim2": [], "dim3": []}
+            for num, shape in enumerate(shapes):
+                numel = int(np.prod(shape))
+                flat = rng.choice(numel, exact_count(rate, numel), replace=False)
+                idx = np.unravel_index(flat, shape)
+                cols["layer_num"] += [num] * len(flat)
+                cols["k"] += idx[0].tolist()
+                cols["dim1"] += idx[1].tolist()
+                cols["dim2"] += idx[2].tolist() if len(shape) > 2 else [None] * len(flat)
+                cols["dim3"] += idx[3].tolist() if len(shape) > 3 else [None] * len(flat)
+            faulty = pfi.declare_weight_fi(value=[0.0] * len(cols["k"]), **cols)
+            with torch.no_grad():
+                accs.append(evaluate(faulty.eval(), x, y, bs))
+    return time.perf_counter() - t0, float(np.mean(accs))
+
+
+def fmt_table(rows, headers):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
+    line = " | ".join(str(h).ljust(w) for h, w in zip(headers, widths))
+    out = [line, "-|-".join("-" * w for w in widths)]
+    out += [" | ".join(str(v).ljust(w) for v, w in zip(r, widths)) for r in rows]
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rates", type=int, default=10, help="number of fault rates (default 10)")
+    ap.add_argument("--draws", type=int, default=20, help="fault draws per rate (default 20)")
+    ap.add_argument("--n", type=int, default=10_000, help="test images (default 10000)")
+    ap.add_argument("--batch-size", type=int, default=256, help="inputs per forward, all methods (default 256)")
+    ap.add_argument("--models", default="mlp,cnn", help="comma list of mlp, cnn")
+    ap.add_argument("--pfi-draws", type=int, default=1, help="PyTorchFI draws per rate actually timed (default 1)")
+    ap.add_argument("--skip-pfi", action="store_true", help="do not time PyTorchFI")
+    ap.add_argument("--skip-nodes", action="store_true", help="skip the node-fault prefix-reuse comparison")
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the measurements to this JSON file")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rates = [(i + 0.5) / args.rates for i in range(args.rates)]
+    passes = args.rates * args.draws
+    try:
+        import pytorchfi  # noqa: F401
+        have_pfi = not args.skip_pfi
+    except ImportError:
+        have_pfi = False
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
+          f"{platform.processor() or platform.machine()}")
+    print(f"sweep: {args.rates} rates x {args.draws} draws = {passes} evaluations of {args.n} images, "
+          f"batch {args.batch_size}; rates {[round(r, 3) for r in rates]}\n")
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(args.n, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (args.n,), generator=g)
+    record = {"args": {k: str(v) for k, v in vars(args).items()}, "torch": torch.__version__, "models": {}}
+
+    for name in args.models.split(","):
+        torch.manual_seed(0)
+        model = {"mlp": build_mlp, "cnn": build_cnn}[name]().eval()
+        is_cnn = name == "cnn"
+        with torch.inference_mode():  # warm-up (thread pool, oneDNN primitives)
+            evaluate(model, x[: args.batch_size], y[: args.batch_size], args.batch_size)
+        pfi_name = f"pytorchfi 0.6 (extrapolated from {args.pfi_draws * args.rates} draws)"
+        methods = {"clean": lambda r: run_clean(model, x, y, args.draws, args.batch_size, channels_last=is_cnn)}
+        if is_cnn:
+            methods["clean (contiguous format)"] = lambda r: run_clean(model, x, y, args.draws, args.batch_size, False)
+        methods["ftlib sweep"] = lambda r: run_ftlib(model, StuckAtZero("weights"), x, y, [r], args.draws,
+                                                     args.batch_size)[:2]
+        methods["naive deepcopy loop"] = lambda r: run_naive(model, x, y, [r], args.draws, args.batch_size)
+        if have_pfi:
+            def pfi(r):
+                t, a = run_pytorchfi(model, x, y, [r], args.pfi_draws, args.batch_size)
+                return t * args.draws / args.pfi_draws, a
+            methods[pfi_name] = pfi
+        if not args.skip_nodes:
+            nodes = StuckAtZero("nodes")
+            methods["nodes: ftlib, prefix reuse"] = lambda r: run_ftlib(model, nodes, x, y, [r], args.draws,
+                                                                        args.batch_size)[:2]
+            methods["nodes: ftlib, no prefix reuse"] = lambda r: run_ftlib(
+                model, nodes, x, y, [r], args.draws, args.batch_size, prefix_reuse=False)[:2]
+        # interleaved rate by rate: drift and other jobs on the machine hit every method alike
+        totals = {k: 0.0 for k in methods}
+        accs = {k: [] for k in methods}
+        load0 = os.getloadavg()[0]
+        for rate in rates:
+            for key, fn in methods.items():
+                t, a = fn(rate)
+                totals[key] += t
+                accs[key].append(a)
+        load1 = os.getloadavg()[0]
+        base = totals["clean"]
+        print(f"== {name.upper()} (load average {load0:.2f} -> {load1:.2f}) ==")
+        rows = [(k, f"{t:.1f}", f"{1000 * t / passes:.0f}", f"{t / base:.2f}x", f"{np.mean(accs[k]):.4f}")
+                for k, t in totals.items()]
+        print(fmt_table(rows, ["method", "seconds", "ms/draw", "vs clean", "mean acc (random init)"]))
+        entry = {k: {"seconds": t, "ratio_vs_clean": t / base, "mean_accuracy": float(np.mean(accs[k]))}
+                 for k, t in totals.items()}
+        entry["load_average"] = [load0, load1]
+        if not args.skip_nodes:
+            on, off = totals["nodes: ftlib, prefix reuse"], totals["nodes: ftlib, no prefix reuse"]
+            stages = run_ftlib(model, nodes, x[:8], y[:8], [0.5], 1, 8)[2].info["prefix_stages"]
+            print(f"node faults: prefix reuse ({stages} fault-free stages cached) speeds the sweep up {off / on:.2f}x")
+            entry["nodes_prefix_speedup"] = off / on
+        record["models"][name] = entry
+        print()
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""The fault engine: every fault model of the four papers behind one small API.
+
+Fault models (see each class for the paper, section/equation and defaults):
+
+============================================  =============================  ==========================
+model                                         paper                          default permanence
+============================================  =============================  ==========================
+``StuckAtZero("weights"|"filters"|"nodes")``  adversarial_ft, Sec. 3         permanent (exact fraction)
+``BernoulliCrash()``                          continuous_limit, Def. 3       transient (per input)
+``ConditionallyUniform(value_range=...)``     computation_failures, Sec. IV  transient (per scalar)
+``Erasure()``                                 computation_failures, Sec. IV  transient (per scalar)
+``SpikeFault("HSF"|"NASF", layers)``          snn_patterns, Sec. 4           permanent only
+``BitFlip(format="float32"|"int8")``          memory soft errors (BER)       permanent
+============================================  =============================  ==========================
+
+Use one faulty instance::
+
+    from ftlib.faults import StuckAtZero, inject, sweep
+    with inject(model, StuckAtZero("weights"), 0.3, seed=0) as inj:
+        acc = (model(x).argmax(1) == y).float().mean()
+    # clean weights restored, hooks removed (also after an exception)
+
+or sweep rates × draws with confidence intervals::
+
+    res = sweep(model, StuckAtZero("nodes"), [0, 0.2, 0.4, 0.6], (x, y), draws=20, seed=0)
+    res.summary   # rate, n, mean, std, ci_low, ci_high, ci_halfwidth
+"""
+
+from .apply import FaultSession, Injection, inject
+from .bitflip import BitFlip, dequantize_int8, flip_bits, flip_bits_, quantize_int8
+from .models import (
+    HSF,
+    NASF,
+    ActivationFault,
+    BernoulliCrash,
+    ConditionallyUniform,
+    Erasure,
+    FaultModel,
+    Hit,
+    ParameterFault,
+    SpikeFault,
+    StuckAtZero,
+)
+from .selection import ACTIVATION_LAYERS, CONV_LAYERS, WEIGHT_LAYERS, select_layers
+from .spiking import force_spikes, spike_fault_mask
+from .stats import mean_ci, summarize, t_quantile
+from .sweep import SweepResult, sequential_stages, sweep
+
+__all__ = [
+    "FaultModel", "ParameterFault", "ActivationFault", "Hit",
+    "StuckAtZero", "BernoulliCrash", "ConditionallyUniform", "Erasure", "SpikeFault", "HSF", "NASF", "BitFlip",
+    "inject", "Injection", "FaultSession",
+    "sweep", "SweepResult", "sequential_stages",
+    "flip_bits", "flip_bits_", "quantize_int8", "dequantize_int8",
+    "spike_fault_mask", "force_spikes",
+    "select_layers", "WEIGHT_LAYERS", "CONV_LAYERS", "ACTIVATION_LAYERS",
+    "mean_ci", "summarize", "t_quantile",
+]
