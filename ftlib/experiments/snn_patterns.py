@@ -1,0 +1,482 @@
+"""snn_patterns experiments: fault-tolerant training of spiking networks with
+adversarial pattern generation.
+
+- Section 3 (``snn_patterns/method``): the LIF network, HSF/NASF faults on
+  its hidden layer, Algorithm 1 demonstrated on a few patterns (SNN-T1/T2, SNN-A1).
+- Section 4.B (``snn_patterns/accuracy``): fault-free accuracy (Table 3,
+  SNN-T3), mean accuracy over fault instances (Table 4, SNN-T4) and per
+  instance (Fig. 3, SNN-F3) of baseline / previous (FIR 0.03, 0.05) /
+  proposed (FIR 0.03, 0.05) for HSF and NASF.
+- Section 4.C (``snn_patterns/convergence``): CPU time of previous vs
+  proposed with and without pattern generation, epochs needed (Tables 5-8).
+
+Choices where the paper is silent (shown in the book): LIF β = 0.95,
+threshold 1, fast-sigmoid surrogate (slope 25), number of time steps per
+profile, cross-entropy on the output spike counts, one fresh faulty instance
+per training batch, ε = 0.05 max pixel change per perturbation step, patterns
+generated after every epoch but the last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import data, faults
+from ..params import Param
+from ..reference import get
+from ..sections import Section
+from ..store import Store
+from ..training_snn import (SNN_CODE, GenConfig, SNNTrainConfig, SNNTrained, accuracy, faulty_accuracies,
+                            gen_pattern, spike_fault, train_snn)
+
+FIRS = (0.03, 0.05)
+"""The fault injection ratios of the paper's fault-aware models."""
+
+MODEL_LABELS = ("baseline", "previous FIR 0.03", "previous FIR 0.05", "proposed FIR 0.03", "proposed FIR 0.05")
+"""Table 4's columns, in the paper's order."""
+
+
+# --- configurations -----------------------------------------------------------------------------------
+
+def train_config(s, method: str, fault: str = "NASF", fir: float = 0.0) -> SNNTrainConfig:
+    """The training configuration of one model of the paper under settings ``s``."""
+    return SNNTrainConfig(
+        method=method, epochs=s.epochs, fault=fault, fir=fir, batch_size=64, lr=1e-3, n_train=s.n_train,
+        seed=s.seed, arch_kwargs={"num_steps": s.num_steps},
+        gen=GenConfig(n_steps=s.gen_steps, check_time=5, k_diff=4, m_patterns=s.m_patterns, eps=s.gen_eps,
+                      max_batches=s.gen_max_batches),
+    )
+
+
+def trained_models(s, kind: str, store: Store | None = None) -> dict[str, SNNTrained]:
+    """The five models of Table 4 for fault model ``kind`` (label → trained model)."""
+    store = store or Store()
+    out = {"baseline": train_snn(train_config(s, "baseline"), store)}
+    for method in ("previous", "proposed"):
+        for fir in FIRS:
+            out[f"{method} FIR {fir:g}"] = train_snn(train_config(s, method, kind, fir), store)
+    return out
+
+
+def test_set(s):
+    """The MNIST test images and labels of this run."""
+    ds = data.load("mnist", "test").subset(s.n_test or None, seed=s.seed)
+    return ds.x, ds.y
+
+
+def _data_id(s) -> dict:
+    return {"n_test": s.n_test, "seed": s.seed, "reps": s.test_reps}
+
+
+# --- Section 3: the method ----------------------------------------------------------------------------
+
+def hyperparameters(s) -> pd.DataFrame:
+    """Tables 1-2: the paper's hyperparameters beside this run's."""
+    p = get("SNN-T1/T2").values
+    g = train_config(s, "proposed").gen
+    rows = [
+        ("topology", p["arch"], "784x128x10"), ("learning rate", p["lr"], 1e-3), ("epochs", p["epochs"], s.epochs),
+        ("batch size", p["batch"], 64), ("test repetitions", p["test_reps"], s.test_reps),
+        ("training images", 48000, s.n_train),
+        ("time window N (perturbation steps)", p["time_window"], g.n_steps),
+        ("inference time (check_time)", p["inference_time"], g.check_time),
+        ("different time K", p["different_time"], g.k_diff), ("patterns per epoch M", p["pattern_number"], g.m_patterns),
+        ("batches scanned per generation (0 = all)", "all", g.max_batches),
+        ("LIF β / threshold / time steps", "not given", f"0.95 / 1.0 / {s.num_steps}"),
+        ("perturbation step ε (max pixel change)", "not given", g.eps),
+    ]
+    return pd.DataFrame(rows, columns=["setting", "paper", "ours"]).set_index("setting")
+
+
+def compare_hyperparameters(report, s) -> None:
+    """SNN-T1/T2: one row saying whether this run used the paper's settings."""
+    p = get("SNN-T1/T2").values
+    g = train_config(s, "proposed").gen
+    same = (s.epochs == p["epochs"] and s.test_reps == p["test_reps"] and s.n_train == 48000
+            and g.m_patterns == p["pattern_number"] and g.max_batches == 0)
+    report.qualitative("SNN-T1/T2", "the run uses the paper's Tables 1-2 settings",
+                       "784x128x10, lr 1e-3, 20 epochs, batch 64, 20 reps; N 20, check 5, K 4, M 100",
+                       f"784x128x10, lr 1e-3, {s.epochs} epochs, batch 64, {s.test_reps} reps, {s.n_train} images; "
+                       f"N {g.n_steps}, check {g.check_time}, K {g.k_diff}, M {g.m_patterns}", same,
+                       note="" if same else "reduced by the profile (see the table above)")
+
+
+@torch.inference_mode()
+def lif_traces(model, x: torch.Tensor, kind: str | None = None, ratio: float = 0.0, seed: int = 0):
+    """Hidden-layer spikes (T, N) and membrane (T, N) of ``model`` for one image, optionally under a fault."""
+    lif = model[2]
+    lif.record = True
+    model[0].generator = torch.Generator().manual_seed(seed)
+    try:
+        if kind is None:
+            spk = _hidden_spikes(model, x[:1], seed)
+        else:
+            with faults.inject(model, spike_fault(kind), ratio, seed=seed) as inj:
+                spk = _hidden_spikes(model, x[:1], seed)
+                mask = inj.activation_masks.get("2")
+            return spk[:, 0], lif.last_membrane[:, 0], mask
+        return spk[:, 0], lif.last_membrane[:, 0], None
+    finally:
+        lif.record = False
+        model[0].generator = None
+
+
+def _hidden_spikes(model, x, seed):
+    seen = {}
+    h = model[2].register_forward_hook(lambda m, i, o: seen.__setitem__("s", o.detach().clone()))
+    try:
+        model[0].generator = torch.Generator().manual_seed(seed)
+        model(x)
+    finally:
+        h.remove()
+    return seen["s"]
+
+
+def plot_lif(model, x, ratio_hsf: float, ratio_nasf: float, seed: int):
+    """Figure: one hidden neuron's membrane and spikes, then the hidden raster clean / HSF / NASF."""
+    import matplotlib.pyplot as plt
+
+    spk, mem, _ = lif_traces(model, x, seed=seed)
+    neuron = int(spk.sum(0).argmax())
+    fig, axes = plt.subplots(1, 4, figsize=(10.0, 2.8))
+    ax = axes[0]
+    ax.plot(mem[:, neuron].numpy(), label="membrane")
+    ax.axhline(1.0, ls="--", color="grey", lw=0.8, label="threshold")
+    t = spk[:, neuron].nonzero().flatten().numpy()
+    ax.plot(t, np.full(len(t), 1.2), "|", ms=10, color="k", label="spikes")
+    ax.set_xlabel("time step")
+    ax.set_ylabel("membrane potential")
+    ax.set_title(f"hidden neuron {neuron}")
+    ax.legend(fontsize=6)
+    for ax, (label, kind, r) in zip(axes[1:], (("fault-free", None, 0.0), (f"HSF {ratio_hsf:g}", "HSF", ratio_hsf),
+                                                (f"NASF {ratio_nasf:g}", "NASF", ratio_nasf))):
+        s_, _, _ = lif_traces(model, x, kind, r, seed)
+        ax.imshow(s_.T.numpy(), aspect="auto", cmap="Greys", interpolation="nearest")
+        ax.set_title(label)
+        ax.set_xlabel("time step")
+        ax.set_ylabel("hidden neuron")
+    fig.tight_layout()
+    return fig
+
+
+def gen_demo(s, kind: str = "NASF", fir: float = 0.05, n_images: int = 64, store: Store | None = None) -> dict:
+    """Algorithm 1 on ``n_images`` training images with the previous-method model (FIR ``fir``).
+
+    Returns the model, the source images, the generated patterns and how often
+    (out of check_time) the faulty and fault-free predictions differ on the
+    source images and on the generated patterns (fresh inferences)."""
+    store = store or Store()
+    trained = train_snn(train_config(s, "previous", kind, fir), store)
+    model = trained.model
+    ds = data.load("mnist", "train").subset(s.n_train, seed=s.seed)
+    x, y = ds.x[:n_images], ds.y[:n_images]
+    g = replace(train_config(s, "proposed", kind, fir).gen, m_patterns=n_images, max_batches=1, batch_size=n_images)
+    torch.manual_seed(s.seed)
+    px, py, stats = gen_pattern(model, x, y, spike_fault(kind), fir, g, torch.Generator().manual_seed(s.seed))
+    # the sources of the kept patterns: gen_pattern scans a random order; recover by nearest source
+    src = torch.cdist(px.flatten(1), x.flatten(1)).argmin(1) if len(px) else torch.zeros(0, dtype=torch.long)
+    fault_seed = 12345
+    return {"model": model, "x": x, "y": y, "patterns": px, "labels": py, "sources": src, "stats": stats,
+            "diff_source": _difference_rate(model, x, kind, fir, g.check_time, fault_seed),
+            "diff_patterns": _difference_rate(model, px, kind, fir, g.check_time, fault_seed) if len(px) else float("nan"),
+            "check_time": g.check_time, "k_diff": g.k_diff}
+
+
+@torch.inference_mode()
+def _difference_rate(model, x, kind, fir, check_time, fault_seed) -> float:
+    """Mean fraction of ``check_time`` inferences in which faulty and fault-free predictions differ."""
+    rep = x.repeat(check_time, *([1] * (x.dim() - 1)))
+    torch.manual_seed(fault_seed)
+    ff = model(rep).argmax(1)
+    with faults.inject(model, spike_fault(kind), fir, seed=fault_seed):
+        ft = model(rep).argmax(1)
+    return float((ff != ft).float().mean())
+
+
+def plot_patterns(demo: dict, n: int = 6):
+    """Figure: source images (top) and the generated patterns (bottom)."""
+    import matplotlib.pyplot as plt
+
+    k = min(n, len(demo["patterns"]))
+    fig, axes = plt.subplots(2, max(k, 1), figsize=(1.4 * max(k, 1) + 0.5, 3.0), squeeze=False)
+    for j in range(k):
+        axes[0, j].imshow(demo["x"][demo["sources"][j], 0].numpy(), cmap="gray", vmin=0, vmax=1)
+        axes[1, j].imshow(demo["patterns"][j, 0].numpy(), cmap="gray", vmin=0, vmax=1)
+        axes[0, j].set_title(f"label {int(demo['labels'][j])}, {demo['stats']['steps_needed'][j]} steps", fontsize=7)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].set_ylabel("source", fontsize=8)
+    axes[1, 0].set_ylabel("generated", fontsize=8)
+    return fig
+
+
+def compare_algorithm(report, demo: dict) -> None:
+    """SNN-A1: the generated patterns separate the faulty from the fault-free model more often than their sources."""
+    holds = len(demo["patterns"]) > 0 and demo["diff_patterns"] > demo["diff_source"]
+    report.qualitative("SNN-A1", "gen_pattern yields patterns on which faulty and fault-free outputs differ",
+                       "patterns kept when they differ > K of check_time inferences",
+                       f"{len(demo['patterns'])} of {len(demo['x'])} images kept; predictions differ in "
+                       f"{100 * demo['diff_source']:.1f} % of inferences on the sources, "
+                       f"{100 * demo['diff_patterns']:.1f} % on the patterns (fresh inferences)", holds)
+
+
+# --- Section 4.B: accuracy ----------------------------------------------------------------------------
+
+def fault_free_table(s, store: Store | None = None) -> pd.DataFrame:
+    """Table 3: fault-free accuracy (mean over ``test_reps`` encodings) of every model."""
+    store = store or Store()
+    x, y = test_set(s)
+    rows = []
+    for kind in ("HSF", "NASF"):
+        for label, t in trained_models(s, kind, store).items():
+            if label == "baseline" and kind == "NASF":
+                continue
+            acc = store.cached_result("eval_snn_clean", {"train": t.config.key(), "data": _data_id(s)},
+                                      lambda: accuracy(t.model, x, y, s.test_reps, s.seed), code=SNN_CODE)
+            rows.append({"fault": "—" if label == "baseline" else kind, "model": label, "accuracy": acc})
+    return pd.DataFrame(rows)
+
+
+def faulty_table(s, store: Store | None = None) -> pd.DataFrame:
+    """Table 4 / Fig. 3 raw data: ``fault``, ``ratio``, ``model``, ``instance``, ``accuracy``."""
+    store = store or Store()
+    x, y = test_set(s)
+    frames = []
+    for kind, ratios in (("HSF", s.hsf_ratios), ("NASF", s.nasf_ratios)):
+        for label, t in trained_models(s, kind, store).items():
+            for r in ratios:
+                key = {"train": t.config.key(), "fault": kind, "ratio": float(r), "instances": s.fault_instances,
+                       "data": _data_id(s)}
+                accs = store.cached_result("eval_snn_faulty", key, lambda: faulty_accuracies(
+                    t.model, kind, r, x, y, s.fault_instances, s.test_reps, s.seed), code=SNN_CODE)
+                frames.append(pd.DataFrame({"fault": kind, "ratio": float(r), "model": label,
+                                            "instance": range(len(accs)), "accuracy": accs}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def table4(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean accuracy per (fault, ratio) × model, with the 95 % half-width over instances."""
+    rows = []
+    for (kind, r, label), g in df.groupby(["fault", "ratio", "model"], sort=False):
+        ci = faults.mean_ci(g["accuracy"].to_numpy())
+        rows.append({"fault": kind, "ratio": r, "model": label, "mean": ci["mean"], "ci95": ci["ci_halfwidth"]})
+    out = pd.DataFrame(rows)
+    return out
+
+
+def table4_side_by_side(df: pd.DataFrame) -> pd.DataFrame:
+    """Our Table 4 (mean ± half-width) beside the paper's, one row per (fault, ratio)."""
+    t = table4(df)
+    ref = get("SNN-T4").values
+    rows = []
+    for (kind, r), g in t.groupby(["fault", "ratio"], sort=False):
+        row = {"fault": kind, "ratio": r}
+        paper = _paper_row(ref, kind, r)
+        for i, label in enumerate(MODEL_LABELS):
+            q = g[g.model == label].iloc[0]
+            row[(label, "paper")] = paper[i] if paper else float("nan")
+            row[(label, "ours")] = f"{q['mean']:.3f} ± {q['ci95']:.3f}"
+        rows.append(row)
+    out = pd.DataFrame(rows).set_index(["fault", "ratio"])
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    return out
+
+
+def _paper_row(ref, kind, r):
+    for k, v in ref[kind].items():
+        if abs(k - r) < 1e-9:
+            return v
+    return None
+
+
+def plot_fig3(df: pd.DataFrame):
+    """Fig. 3: accuracy per fault instance, one panel per (fault, ratio), one line per model."""
+    import matplotlib.pyplot as plt
+
+    keys = list(df.groupby(["fault", "ratio"], sort=False).groups)
+    cols = 4
+    rows_ = (len(keys) + cols - 1) // cols
+    fig, axes = plt.subplots(rows_, cols, figsize=(10.0, 2.4 * rows_), squeeze=False, sharey="row")
+    for ax, (kind, r) in zip(axes.flat, keys):
+        g = df[(df.fault == kind) & (df.ratio == r)]
+        for label in MODEL_LABELS:
+            q = g[g.model == label]
+            ax.plot(q["instance"] + 1, q["accuracy"], marker="o", ms=3, label=label)
+        ax.set_title(f"{kind}, fault ratio {r:g}", fontsize=8)
+        ax.set_xlabel("fault instance")
+        ax.set_ylabel("accuracy")
+    for ax in axes.flat[len(keys):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+TOL_CLEAN = 0.01
+"""Tolerance of a Table 3 comparison (fraction): the paper's five models span 0.964-0.975."""
+TOL_FAULTY = 0.03
+"""Tolerance of a Table 4 comparison (fraction)."""
+
+
+def compare_accuracy(report, clean: pd.DataFrame, df: pd.DataFrame) -> dict:
+    """Add Table 3, Table 4 and Fig. 3 comparisons to ``report``; returns the headline facts."""
+    ref3 = get("SNN-T3").values
+    for r in clean.itertuples():
+        if r.model == "baseline":
+            p = ref3["baseline"]
+        else:
+            method, _, fir = r.model.split()
+            p = ref3[f"fir{fir}"][f"{method} {r.fault}"]
+        report.numeric("SNN-T3", f"fault-free accuracy, {r.model}" + ("" if r.fault == "—" else f" ({r.fault})"),
+                       p, r.accuracy, TOL_CLEAN)
+    t = table4(df)
+    ref4 = get("SNN-T4").values
+    for (kind, ratio), g in t.groupby(["fault", "ratio"], sort=False):
+        paper = _paper_row(ref4, kind, ratio)
+        if paper is None:
+            continue
+        for i, label in enumerate(MODEL_LABELS):
+            q = g[g.model == label].iloc[0]
+            report.numeric("SNN-T4", f"{kind} {ratio:g}: {label}", paper[i], q["mean"], TOL_FAULTY,
+                           note=f"± {q['ci95']:.3f} (95 %, instances)")
+    facts = {}
+    for kind in ("HSF", "NASF"):
+        g = t[t.fault == kind]
+        top = g.ratio.max()
+        at = g[g.ratio == top].set_index("model")["mean"]
+        best_prev = max(at["previous FIR 0.03"], at["previous FIR 0.05"])
+        best_prop = max(at["proposed FIR 0.03"], at["proposed FIR 0.05"])
+        facts[kind] = (top, best_prev, best_prop, at["baseline"])
+        report.qualitative("SNN-T4", f"{kind} {top:g}: proposed beats previous (best FIR of each)",
+                           "yes (Table 4)", f"{best_prop:.3f} vs {best_prev:.3f}", bool(best_prop > best_prev))
+        report.qualitative("SNN-T4", f"{kind} {top:g}: fault-aware training beats the baseline",
+                           "yes (Table 4)", f"{best_prev:.3f} vs {at['baseline']:.3f}", bool(best_prev > at["baseline"]))
+        gaps = []
+        for r_ in sorted(g.ratio.unique()):
+            a = g[g.ratio == r_].set_index("model")["mean"]
+            gaps.append(max(a["proposed FIR 0.03"], a["proposed FIR 0.05"]) - max(a["previous FIR 0.03"], a["previous FIR 0.05"]))
+        report.qualitative("SNN-F3", f"{kind}: proposed − previous gap grows with the fault ratio",
+                           "yes (Fig. 3)", "gaps " + ", ".join(f"{x:+.3f}" for x in gaps),
+                           bool(gaps[-1] > gaps[0] and gaps[-1] > 0))
+        d = df[(df.fault == kind) & (df.ratio == top)].pivot(index="instance", columns="model", values="accuracy")
+        wins = int(((d[["proposed FIR 0.03", "proposed FIR 0.05"]].max(1)) >= d[["previous FIR 0.03", "previous FIR 0.05"]].max(1)).sum())
+        report.qualitative("SNN-F3", f"{kind} {top:g}: proposed ≥ previous on most fault instances",
+                           "yes (Fig. 3)", f"{wins} of {len(d)} instances", wins > len(d) / 2)
+    return facts
+
+
+# --- Section 4.C: convergence ---------------------------------------------------------------------------
+
+def convergence_table(s, kind: str, fir: float, store: Store | None = None) -> pd.DataFrame:
+    """Tables 5-8 for (``kind``, ``fir``): per fault ratio, our measured CPU seconds of the previous
+    method, of the proposed one with pattern generation, of the replay (proposed without generation)
+    up to the first epoch whose mean faulty accuracy reaches the previous method's final one, that
+    epoch and the time-reduction ratio (previous − replay) / previous in %."""
+    store = store or Store()
+    x, y = test_set(s)
+    prev = train_snn(train_config(s, "previous", kind, fir), store)
+    prop = train_snn(train_config(s, "proposed", kind, fir), store)
+    rep = train_snn(train_config(s, "replay", kind, fir), store)
+    ratios = s.hsf_ratios if kind == "HSF" else s.nasf_ratios
+    rows = []
+    for r in ratios:
+        key = {"train": prev.config.key(), "fault": kind, "ratio": float(r), "instances": s.fault_instances,
+               "data": _data_id(s)}
+        target = float(np.mean(store.cached_result("eval_snn_faulty", key, lambda: faulty_accuracies(
+            prev.model, kind, r, x, y, s.fault_instances, s.test_reps, s.seed), code=SNN_CODE)))
+        curve = store.cached_result(
+            "eval_snn_curve", {"train": rep.config.key(), "fault": kind, "ratio": float(r),
+                               "instances": s.fault_instances, "data": _data_id(s)},
+            lambda: [float(np.mean(faulty_accuracies(rep.model_at(e), kind, r, x, y, s.fault_instances, s.test_reps,
+                                                     s.seed))) for e in range(1, s.epochs + 1)], code=SNN_CODE)
+        reached = next((e + 1 for e, a in enumerate(curve) if a >= target), None)
+        epochs = reached or s.epochs
+        t_prev = prev.train_seconds
+        t_prop = prop.train_seconds + prop.gen_seconds
+        t_rep = sum(h["train_cpu_s"] for h in rep.history[:epochs])
+        rows.append({"fault ratio": r, "previous (s)": t_prev, "proposed w/ gen (s)": t_prop,
+                     "proposed w/o gen (s)": t_rep, "epoch": epochs, "reached": reached is not None,
+                     "reduction (%)": 100 * (t_prev - t_rep) / t_prev, "previous acc": target,
+                     "w/o gen acc at epoch": curve[epochs - 1]})
+    return pd.DataFrame(rows)
+
+
+def convergence_side_by_side(tables: dict) -> pd.DataFrame:
+    """Our epochs and reduction ratios beside the paper's, per (fault, FIR, ratio)."""
+    ref = get("SNN-T5-T8").values
+    rows = []
+    for (kind, fir), t in tables.items():
+        paper = ref[f"{kind} FIR {fir:g}"]
+        for _, r in t.iterrows():
+            p = _paper_row({"x": paper}, "x", r["fault ratio"])
+            rows.append({"fault": kind, "FIR": fir, "fault ratio": r["fault ratio"],
+                         "paper: w/ gen ÷ previous": p[1] / p[0],
+                         "ours: w/ gen ÷ previous": r["proposed w/ gen (s)"] / r["previous (s)"],
+                         "paper: epoch": p[3], "ours: epoch": int(r["epoch"]),
+                         "paper: reduction (%)": p[4], "ours: reduction (%)": r["reduction (%)"]})
+    return pd.DataFrame(rows).set_index(["fault", "FIR", "fault ratio"])
+
+
+TOL_REDUCTION_PP = 20.0
+"""Tolerance of a time-reduction comparison in percentage points (a ratio of noisy CPU times)."""
+
+
+def compare_convergence(report, tables: dict) -> None:
+    """SNN-T5-T8: reduction ratios (numeric) and the qualitative claims of Section 4.C."""
+    ref = get("SNN-T5-T8").values
+    for (kind, fir), t in tables.items():
+        paper = ref[f"{kind} FIR {fir:g}"]
+        for _, r in t.iterrows():
+            p = _paper_row({"x": paper}, "x", r["fault ratio"])
+            report.numeric("SNN-T5-T8", f"{kind} FIR {fir:g}, ratio {r['fault ratio']:g}: time reduction (%)", p[4],
+                           r["reduction (%)"], TOL_REDUCTION_PP,
+                           note=f"epoch {int(r['epoch'])} (paper {p[3]})" + ("" if r["reached"] else ", not reached"))
+        paper_over = all(v[1] > v[0] for v in paper.values())
+        ours_over = bool((t["proposed w/ gen (s)"] > t["previous (s)"]).all())
+        report.qualitative("SNN-T5-T8", f"{kind} FIR {fir:g}: pattern generation costs extra time",
+                           "yes" if paper_over else "no", f"w/ gen ÷ previous = {t['proposed w/ gen (s)'].iloc[0] / t['previous (s)'].iloc[0]:.2f}",
+                           ours_over == paper_over)
+
+
+# --- sections ---------------------------------------------------------------------------------------------
+
+_COMMON = (
+    Param("epochs", int, "training epochs of every model (paper: 20)", low=2, high=1000),
+    Param("n_train", int, "MNIST training images (paper: 48,000, 80 % of 60,000)", low=100, high=60_000),
+    Param("n_test", int, "MNIST test images (0 = all 10,000)", low=0, high=10_000),
+    Param("num_steps", int, "simulation time steps of the LIF network", low=1, high=1000),
+    Param("test_reps", int, "stochastic encodings averaged per accuracy (paper: 20)", low=1, high=1000),
+    Param("m_patterns", int, "Algorithm 1: new patterns per epoch M (paper: 100)", low=1, high=100_000),
+    Param("gen_max_batches", int, "Algorithm 1: batches scanned per epoch (0 = all, the paper)", low=0, high=100_000),
+    Param("gen_steps", int, "Algorithm 1: perturbation steps per batch N, the time window (paper: 20)", low=1, high=1000),
+    Param("gen_eps", float, "Algorithm 1: perturbation step (max pixel change per step)", low=1e-6, high=1.0),
+)
+_ACC = (
+    Param("fault_instances", int, "fault instances (locations) per fault ratio (paper: 10)", low=1, high=1000),
+    Param("hsf_ratios", list, "HSF fault ratios of Table 4", low=0.0, high=1.0, item=float),
+    Param("nasf_ratios", list, "NASF fault ratios of Table 4", low=0.0, high=1.0, item=float),
+)
+_P = {
+    "smoke": dict(epochs=2, n_train=200, gen_steps=3, n_test=200, num_steps=5, test_reps=1, m_patterns=10, gen_max_batches=1,
+                  gen_eps=0.05, fault_instances=2, hsf_ratios=[0.2, 0.5], nasf_ratios=[0.03, 0.15]),
+    "quick": dict(epochs=3, gen_steps=20, n_train=10_000, n_test=1000, num_steps=15, test_reps=2, m_patterns=100,
+                  gen_max_batches=5, gen_eps=0.05, fault_instances=5, hsf_ratios=[0.2, 0.3, 0.4, 0.5],
+                  nasf_ratios=[0.03, 0.05, 0.10, 0.15]),
+    "paper": dict(epochs=20, gen_steps=20, n_train=48_000, n_test=0, num_steps=20, test_reps=20, m_patterns=100, gen_max_batches=0,
+                  gen_eps=0.05, fault_instances=10, hsf_ratios=[0.2, 0.3, 0.4, 0.5],
+                  nasf_ratios=[0.03, 0.05, 0.10, 0.15]),
+}
+
+SECTIONS = [
+    Section(key="snn_patterns/method", title="Spiking networks, HSF/NASF faults and Algorithm 1",
+            ids=("SNN-T1/T2", "SNN-A1"), params=_COMMON + _ACC, profiles=_P),
+    Section(key="snn_patterns/accuracy", title="Accuracy under HSF and NASF faults (Tables 3-4, Fig. 3)",
+            ids=("SNN-T3", "SNN-T4", "SNN-F3"), params=_COMMON + _ACC, profiles=_P),
+    Section(key="snn_patterns/convergence", title="Convergence speed (Tables 5-8)",
+            ids=("SNN-T5-T8",), params=_COMMON + _ACC, profiles=_P),
+]

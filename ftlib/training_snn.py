@@ -1,0 +1,381 @@
+"""Training loops of snn_patterns: baseline, fault-aware training [5] and the
+proposed fault-aware training with adversarial pattern generation (Algorithm 1).
+
+One loop body (:func:`train_snn`) for the four methods of the paper:
+
+- ``"baseline"``: cross-entropy on the fault-free output;
+- ``"previous"`` (fault-aware training of [5], Section 3B): for each batch,
+  fault-free inference, inject a fresh faulty instance at the fault
+  injection ratio (FIR), faulty inference, loss = CE(fault-free) + CE(faulty),
+  update, restore;
+- ``"proposed"``: ``"previous"`` plus, after every epoch but the last,
+  :func:`gen_pattern` (Algorithm 1) adds at most M new patterns to the
+  training set (19 × 100 = 1,900 after 20 epochs, Section 4A);
+- ``"replay"``: ``"previous"`` on the original data plus the patterns stored
+  by the matching ``"proposed"`` run, without generating any (Section 4C,
+  "proposed w/o pattern generation"); the model after every epoch is kept so
+  the epoch that reaches the previous method's accuracy can be found.
+
+It reuses :mod:`ftlib.training`'s per-epoch seeding and progress helper and
+:mod:`ftlib.store` (cache entry per configuration, per-epoch checkpoints: an
+interrupted run resumes from its last completed epoch). Faults come from the
+shared engine: :class:`ftlib.faults.SpikeFault` on the hidden LIF layer,
+applied with :func:`ftlib.faults.inject`.
+
+Timing: the history records, per epoch, the seconds spent training
+(``train_s``) and generating patterns (``gen_s``), measured with
+:func:`time.process_time` (CPU time of this process, as the paper's "CPU run
+time") and :func:`time.perf_counter` (wall).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import data, faults, models
+from .errors import ParameterError
+from .models.snn_patterns import HIDDEN_LAYER
+from .store import Store
+from .training import _epoch_seed, _progress
+
+SNN_CODE = ("training_snn.py", "training.py", "models", "data.py", "_data_checksums.py", "faults")
+"""The ftlib source an SNN training result depends on (its cache salt)."""
+
+METHODS = ("baseline", "previous", "proposed", "replay")
+DATASET = "mnist"
+
+
+@dataclass(frozen=True)
+class GenConfig:
+    """Algorithm 1's settings (Table 2: time window N = 20, inference time 5,
+    different time K = 4, M = 100 patterns per epoch).
+
+    ``eps`` is the step ε of the perturbation (not given by the paper; see
+    :func:`gen_pattern` for the normalisation). ``max_batches`` bounds the
+    batches scanned per call (0 = all, the paper's outer loop); ``batch_size``
+    is the batch of the scan.
+    """
+
+    n_steps: int = 20
+    check_time: int = 5
+    k_diff: int = 4
+    m_patterns: int = 100
+    eps: float = 0.05
+    max_batches: int = 0
+    batch_size: int = 64
+
+    def __post_init__(self):
+        if self.n_steps < 1 or self.check_time < 1 or self.m_patterns < 1 or self.eps <= 0 or self.batch_size < 1:
+            raise ParameterError(f"invalid pattern-generation settings: {self}")
+        if not 0 <= self.k_diff < self.check_time:
+            raise ParameterError(f"k_diff must be in [0, check_time), got {self.k_diff} (check_time {self.check_time})")
+
+
+@dataclass(frozen=True)
+class SNNTrainConfig:
+    """Everything that determines a trained spiking model (the cache key).
+
+    ``fault`` is ``"HSF"`` or ``"NASF"`` (ignored by the baseline) and ``fir``
+    the fault injection ratio used in training. ``n_train`` images of the
+    MNIST training split (48,000 = the paper's 80 %; the rest is left for
+    validation); ``arch_kwargs`` go to ``snn_mlp`` (``num_steps``, ``beta``...).
+    """
+
+    method: str
+    epochs: int
+    fault: str = "NASF"
+    fir: float = 0.0
+    batch_size: int = 64
+    lr: float = 1e-3
+    n_train: int = 48_000
+    seed: int = 0
+    arch_kwargs: dict = field(default_factory=dict)
+    gen: GenConfig = field(default_factory=GenConfig)
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ParameterError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.fault not in ("HSF", "NASF"):
+            raise ParameterError(f"fault must be 'HSF' or 'NASF', got {self.fault!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.n_train < 1:
+            raise ParameterError(f"invalid SNN training configuration: {self}")
+        faults.models.check_rate(self.fir, "fir")
+
+    def key(self) -> dict:
+        """The cache key: the baseline ignores fault, FIR and pattern settings; only
+        the proposed method depends on the pattern-generation settings."""
+        k = asdict(self)
+        if self.method == "baseline":
+            k.update(fault=None, fir=None)
+        if self.method in ("baseline", "previous"):
+            k["gen"] = None
+        return k
+
+
+@dataclass
+class SNNTrained:
+    """A trained spiking model, its per-epoch history and (proposed) its generated patterns."""
+
+    model: nn.Sequential
+    config: SNNTrainConfig
+    history: list[dict]
+    patterns: tuple[torch.Tensor, torch.Tensor] | None
+    epoch_states: list[dict] | None
+    from_cache: bool
+
+    @property
+    def train_seconds(self) -> float:
+        """CPU seconds spent in training steps (without pattern generation)."""
+        return sum(h["train_cpu_s"] for h in self.history)
+
+    @property
+    def gen_seconds(self) -> float:
+        """CPU seconds spent generating patterns."""
+        return sum(h["gen_cpu_s"] for h in self.history)
+
+    def model_at(self, epoch: int) -> nn.Sequential:
+        """A copy of the model after ``epoch`` (1-based; replay runs only)."""
+        if not self.epoch_states:
+            raise ParameterError("model_at: only replay runs keep the model of every epoch")
+        m = models.build("snn_mlp", **self.config.arch_kwargs)
+        m.load_state_dict(self.epoch_states[epoch - 1])
+        return m.eval()
+
+
+def spike_fault(kind: str) -> faults.SpikeFault:
+    """The HSF/NASF fault model on the hidden LIF layer of ``snn_mlp``."""
+    return faults.SpikeFault(kind, HIDDEN_LAYER)
+
+
+def _draw_seed(gen: torch.Generator) -> int:
+    return int(torch.randint(0, 2**62, (1,), generator=gen))
+
+
+def gen_pattern(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, fault: faults.SpikeFault, fir: float,
+                g: GenConfig, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """Algorithm 1 (gen_pattern): new patterns that tell the faulty model from the fault-free one.
+
+    For each batch (in a random order; a fresh faulty instance at ``fir`` per
+    batch) and for up to ``g.n_steps`` perturbation steps ("time window" N):
+    run ``g.check_time`` fault-free and faulty inferences of the current
+    patterns, count for each pattern how often the two predicted classes
+    (argmax of the spike counts) differ; a pattern that differs more than
+    ``g.k_diff`` times is kept as a new pattern (with the label of its
+    source image) and leaves the loop; the others are perturbed by
+    ε · ∇ₓ Σ(ft_output − ff_output)², where the outputs are the spike counts
+    averaged over the ``check_time`` inferences. That gradient is the
+    paper's ε · (ft_grad − ff_grad): ft_grad (ff_grad) is the Jacobian of the
+    faulty (fault-free) output contracted with 2(ft − ff). We scale it per
+    pattern by its largest absolute entry, so ε is the largest pixel change
+    per step (the paper's raw-gradient scale is not given), and clip pixels to
+    [0, 1] (they are spike probabilities). Stops after ``g.m_patterns``
+    patterns (Algorithm 1, lines 18-19) or ``g.max_batches`` batches.
+
+    Returns ``(patterns, labels, stats)``; ``stats`` counts batches scanned,
+    inferences, and the perturbation steps each kept pattern needed.
+    """
+    was_training = model.training
+    model.eval()
+    order = torch.randperm(len(x), generator=generator)
+    kept_x, kept_y, steps_needed = [], [], []
+    n_kept, n_batches = 0, 0
+    C = g.check_time
+    try:
+        for i in range(0, len(x), g.batch_size):
+            if n_kept >= g.m_patterns or (g.max_batches and n_batches >= g.max_batches):
+                break
+            n_batches += 1
+            idx = order[i:i + g.batch_size]
+            pat, lab = x[idx].clone(), y[idx]
+            alive = torch.ones(len(idx), dtype=torch.bool)
+            fault_seed = _draw_seed(generator)
+            for step in range(g.n_steps):
+                pat.requires_grad_(True)
+                rep = pat.repeat(C, *([1] * (pat.dim() - 1)))
+                ff = model(rep).view(C, len(idx), -1)
+                with faults.inject(model, fault, fir, seed=fault_seed):
+                    ft = model(rep).view(C, len(idx), -1)
+                different = (ff.argmax(-1) != ft.argmax(-1)).sum(0)
+                good = (different > g.k_diff) & alive
+                if good.any():
+                    take = good.nonzero().flatten()[: g.m_patterns - n_kept]
+                    kept_x.append(pat.detach()[take].clone())
+                    kept_y.append(lab[take])
+                    steps_needed += [step] * len(take)
+                    n_kept += len(take)
+                    alive &= ~good
+                if n_kept >= g.m_patterns or not alive.any():
+                    break
+                loss = (ft.mean(0) - ff.mean(0)).pow(2).sum()
+                (grad,) = torch.autograd.grad(loss, pat)
+                scale = grad.flatten(1).abs().amax(1).clamp_min(1e-12).view(-1, *([1] * (pat.dim() - 1)))
+                step_ = g.eps * grad / scale * alive.view(-1, *([1] * (pat.dim() - 1))).to(grad.dtype)
+                pat = (pat.detach() + step_).clamp(0.0, 1.0)
+    finally:
+        model.train(was_training)
+    if kept_x:
+        px, py = torch.cat(kept_x), torch.cat(kept_y)
+    else:
+        px, py = x[:0].clone(), y[:0].clone()
+    stats = {"batches": n_batches, "patterns": int(len(py)), "steps_needed": steps_needed}
+    return px, py, stats
+
+
+def _train_data(cfg: SNNTrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    ds = data.load(DATASET, "train").subset(cfg.n_train, seed=cfg.seed)
+    return ds.x, ds.y
+
+
+def proposed_of(cfg: SNNTrainConfig) -> SNNTrainConfig:
+    """The ``"proposed"`` run whose stored patterns a ``"replay"`` run trains on."""
+    return replace(cfg, method="proposed")
+
+
+def train_snn(cfg: SNNTrainConfig, store: Store | None = None) -> SNNTrained:
+    """Train (or load from the cache) the spiking model described by ``cfg`` (see the module docstring)."""
+    store = store or Store()
+    entry = store.entry("train_snn", cfg.key(), SNN_CODE)
+    model = models.build("snn_mlp", **cfg.arch_kwargs)
+    state, meta = entry.load_state(), entry.load_result()
+    if state is not None and meta is not None:
+        return _from_state(model, cfg, state, meta["history"], True)
+
+    x0, y0 = _train_data(cfg)
+    extra_x, extra_y = x0[:0], y0[:0]
+    if cfg.method == "replay":
+        src = train_snn(proposed_of(cfg), store)
+        extra_x, extra_y = src.patterns
+    torch.manual_seed(cfg.seed)
+    model = models.build("snn_mlp", **cfg.arch_kwargs)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    history: list[dict] = []
+    epoch_states: list[dict] = []
+    start = 0
+    ckpt = entry.load_checkpoint()
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        history = [dict(zip(ckpt["history_keys"], row)) for row in ckpt["history"].tolist()]
+        start = int(ckpt["epoch"])
+        if cfg.method == "proposed":
+            extra_x, extra_y = ckpt["patterns_x"], ckpt["patterns_y"]
+        epoch_states = _unflatten_epochs(ckpt.get("epochs", {}))
+
+    fault = spike_fault(cfg.fault)
+    fault_aware = cfg.method != "baseline"
+    for epoch in range(start, cfg.epochs):
+        x, y = torch.cat([x0, extra_x]), torch.cat([y0, extra_y])
+        c0, w0 = time.process_time(), time.perf_counter()
+        model.train()
+        gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch))
+        torch.manual_seed(_epoch_seed(cfg.seed, epoch) + 1)
+        order = torch.randperm(len(x), generator=gen)
+        total, batches = 0.0, range(0, len(x), cfg.batch_size)
+        for i in _progress(batches, len(batches), f"{cfg.method} epoch {epoch + 1}/{cfg.epochs}"):
+            idx = order[i:i + cfg.batch_size]
+            xb, yb = x[idx], y[idx]
+            loss = F.cross_entropy(model(xb), yb)
+            if fault_aware:
+                with faults.inject(model, fault, cfg.fir, seed=_draw_seed(gen)):
+                    loss = loss + F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        train_cpu, train_wall = time.process_time() - c0, time.perf_counter() - w0
+        gen_cpu = gen_wall = 0.0
+        n_new = 0
+        if cfg.method == "proposed" and epoch < cfg.epochs - 1:
+            c1, w1 = time.process_time(), time.perf_counter()
+            px, py, st = gen_pattern(model, x0, y0, fault, cfg.fir, cfg.gen, gen)
+            extra_x, extra_y = torch.cat([extra_x, px]), torch.cat([extra_y, py])
+            n_new = st["patterns"]
+            gen_cpu, gen_wall = time.process_time() - c1, time.perf_counter() - w1
+        history.append({"epoch": epoch + 1, "loss": total / len(x), "train_cpu_s": train_cpu,
+                        "train_wall_s": train_wall, "gen_cpu_s": gen_cpu, "gen_wall_s": gen_wall,
+                        "new_patterns": n_new, "train_size": len(x)})
+        if cfg.method == "replay":
+            epoch_states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        keys = list(history[0])
+        entry.save_checkpoint({
+            "epoch": epoch + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "history_keys": keys,
+            "history": torch.tensor([[float(h[k]) for k in keys] for h in history], dtype=torch.float64),
+            "patterns_x": extra_x, "patterns_y": extra_y, "epochs": _flatten_epochs(epoch_states),
+        })
+
+    model.eval()
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    if cfg.method == "proposed":
+        state["patterns.x"], state["patterns.y"] = extra_x.contiguous(), extra_y.contiguous()
+    state.update(_flatten_epochs(epoch_states))
+    entry.save_state(state)
+    entry.save_result({"history": history})
+    entry.drop_checkpoint()
+    return _from_state(models.build("snn_mlp", **cfg.arch_kwargs), cfg, state, history, False)
+
+
+def _flatten_epochs(states: list[dict]) -> dict[str, torch.Tensor]:
+    return {f"epoch{e + 1}.{k}": v for e, s in enumerate(states) for k, v in s.items()}
+
+
+def _unflatten_epochs(flat: dict[str, torch.Tensor]) -> list[dict]:
+    out: dict[int, dict] = {}
+    for k, v in flat.items():
+        head, name = k.split(".", 1)
+        out.setdefault(int(head.removeprefix("epoch")), {})[name] = v
+    return [out[e] for e in sorted(out)]
+
+
+def _from_state(model, cfg, state, history, cached) -> SNNTrained:
+    state = dict(state)
+    patterns = None
+    if "patterns.x" in state:
+        patterns = (state.pop("patterns.x"), state.pop("patterns.y"))
+    epochs = {k: state.pop(k) for k in [k for k in state if k.startswith("epoch")]}
+    model.load_state_dict(state)
+    model.eval()
+    return SNNTrained(model, cfg, history, patterns, _unflatten_epochs(epochs) or None, cached)
+
+
+# --- evaluation -------------------------------------------------------------------------------------
+
+@torch.inference_mode()
+def accuracy(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, reps: int, seed: int,
+             batch_size: int = 2000) -> float:
+    """Mean accuracy over ``reps`` stochastic repetitions (fresh rate encodings) of the test set
+    (the paper's "test repetition": 20). The encodings are seeded by ``(seed, rep)``."""
+    model.eval()
+    enc = model[0]
+    accs = []
+    try:
+        for r in range(reps):
+            enc.generator = torch.Generator().manual_seed(seed * 1_000_003 + r)
+            correct = 0
+            for i in range(0, len(x), batch_size):
+                correct += (model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+            accs.append(correct / len(x))
+    finally:
+        enc.generator = None
+    return sum(accs) / len(accs)
+
+
+def fault_instance_seed(seed: int, instance: int) -> int:
+    """The seed of fault instance ``instance``: the same fault locations for every model compared."""
+    return seed * 7_919 + 104_729 * (instance + 1)
+
+
+def faulty_accuracies(model: nn.Sequential, kind: str, ratio: float, x: torch.Tensor, y: torch.Tensor,
+                      instances: int, reps: int, seed: int) -> list[float]:
+    """Accuracy of ``model`` under ``instances`` HSF/NASF fault instances at ``ratio`` (each the
+    mean over ``reps`` encodings). Instance ``i`` has the same fault locations for every model."""
+    out = []
+    for i in range(instances):
+        with faults.inject(model, spike_fault(kind), ratio, seed=fault_instance_seed(seed, i)):
+            out.append(accuracy(model, x, y, reps, seed + i))
+    return out

@@ -1,0 +1,121 @@
+"""snn_patterns: LIF network, HSF/NASF on the hidden layer, Algorithm 1, determinism."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ftlib import faults, models
+from ftlib.models.snn_patterns import HIDDEN_LAYER
+from ftlib.training_snn import GenConfig, gen_pattern, spike_fault
+
+
+def _net(steps=8, seed=0):
+    torch.manual_seed(seed)
+    m = models.build("snn_mlp", num_steps=steps)
+    with torch.no_grad():  # strong input weights so that many hidden neurons fire
+        m[1].weight.mul_(4.0)
+    return m.eval()
+
+
+def _x(n=6, seed=1):
+    return torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
+
+
+def _hidden(model, x, seed=3):
+    seen = {}
+    h = model[2].register_forward_hook(lambda m, i, o: seen.__setitem__("s", o.detach().clone()))
+    model[0].generator = torch.Generator().manual_seed(seed)
+    try:
+        out = model(x)
+    finally:
+        h.remove()
+        model[0].generator = None
+    return seen["s"], out
+
+
+def test_forward_shapes_and_spike_semantics():
+    m = _net(steps=8)
+    spikes, out = _hidden(m, _x())
+    assert spikes.shape == (8, 6, 128)
+    assert out.shape == (6, 10)
+    assert set(spikes.unique().tolist()) <= {0.0, 1.0}
+    assert spikes.sum() > 0
+    assert ((out >= 0) & (out <= 8) & (out == out.round())).all()  # spike counts over 8 steps
+    # zero input: no input spikes, zero bias effect only; a black image never drives spikes above the bias
+    enc = m[0](torch.zeros(2, 1, 28, 28))
+    assert enc.sum() == 0
+
+
+def test_lif_membrane_leaks_and_fires():
+    lif = models.build("snn_mlp", num_steps=4)[2]
+    cur = torch.zeros(4, 1, 2)
+    cur[0, 0, 0] = 0.5  # sub-threshold: decays, never fires
+    cur[:, 0, 1] = 2.0  # supra-threshold every step: fires
+    lif.record = True
+    spk = lif(cur)
+    assert spk[:, 0, 0].sum() == 0 and spk[:, 0, 1].sum() >= 3
+    mem = lif.last_membrane[:, 0, 0]
+    assert torch.allclose(mem[1], 0.95 * mem[0])
+
+
+@pytest.mark.parametrize("kind,value", [("HSF", 0.0), ("NASF", 1.0)])
+def test_spike_faults_force_hidden_neurons(kind, value):
+    m, x = _net(), _x()
+    clean, _ = _hidden(m, x)
+    with faults.inject(m, spike_fault(kind), 0.25, seed=5) as inj:
+        faulty, _ = _hidden(m, x)
+        mask = inj.activation_masks[HIDDEN_LAYER]
+    assert mask.shape == (128,) and int(mask.sum()) == 32
+    assert (faulty[:, :, mask] == value).all()  # every step, every input
+    assert torch.equal(faulty[:, :, ~mask], clean[:, :, ~mask])
+    after, _ = _hidden(m, x)
+    assert torch.equal(after, clean)  # restored
+
+
+def test_zero_ratio_changes_nothing():
+    m, x = _net(), _x()
+    clean, out = _hidden(m, x)
+    for kind in ("HSF", "NASF"):
+        with faults.inject(m, spike_fault(kind), 0.0, seed=5):
+            faulty, fout = _hidden(m, x)
+        assert torch.equal(faulty, clean) and torch.equal(fout, out)
+
+
+def test_nasf_changes_outputs_and_grad_flows():
+    m, x = _net(), _x()
+    _, out = _hidden(m, x)
+    with faults.inject(m, spike_fault("NASF"), 0.5, seed=5):
+        _, fout = _hidden(m, x)
+    assert not torch.equal(out, fout)
+    m.train()
+    loss = F.cross_entropy(m(x), torch.arange(6))
+    loss.backward()
+    assert m[1].weight.grad is not None and m[1].weight.grad.abs().sum() > 0  # surrogate gradient
+
+
+def test_gen_pattern_properties_and_determinism():
+    m, x = _net(steps=6), _x(16)
+    y = torch.arange(16) % 10
+    g = GenConfig(n_steps=4, check_time=3, k_diff=1, m_patterns=5, eps=0.1, batch_size=16)
+
+    def run():
+        torch.manual_seed(0)
+        return gen_pattern(m, x, y, spike_fault("NASF"), 0.5, g, torch.Generator().manual_seed(7))
+
+    px, py, st = run()
+    assert len(px) == len(py) == st["patterns"] <= 5
+    assert len(px) > 0
+    assert px.shape[1:] == x.shape[1:]
+    assert px.min() >= 0 and px.max() <= 1
+    assert all(0 <= s < 4 for s in st["steps_needed"])
+    assert set(py.tolist()) <= set(y.tolist())
+    px2, py2, st2 = run()
+    assert torch.equal(px, px2) and torch.equal(py, py2) and st == st2
+
+
+def test_encoding_is_deterministic_per_seed():
+    m, x = _net(), _x()
+    a, oa = _hidden(m, x, seed=11)
+    b, ob = _hidden(m, x, seed=11)
+    c, _ = _hidden(m, x, seed=12)
+    assert torch.equal(a, b) and torch.equal(oa, ob) and not torch.equal(a, c)
