@@ -53,6 +53,11 @@ class TrainConfig:
     ``optimizer`` is ``"adam"`` (default) or ``"adadelta"`` (computation_failures;
     Keras' settings: ``lr`` is the Adadelta step multiplier, 1.0 in Keras, with
     ρ = 0.95, ε = 1e-7).
+    ``init_from`` is ``""`` (random initialisation from ``seed``) or the
+    reference ``"<kind>/<key>"`` of a cache entry whose ``model.pt`` holds some
+    of the model's parameters under the model's own names (e.g. a pre-trained
+    feature extractor, :mod:`ftlib.adversarial`); those parameters start from
+    the stored values, the others from the seeded random initialisation.
     """
 
     arch: str
@@ -68,6 +73,7 @@ class TrainConfig:
     arch_kwargs: dict = field(default_factory=dict)
     output: str = "softmax"
     optimizer: str = "adam"
+    init_from: str = ""
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -80,15 +86,39 @@ class TrainConfig:
             raise ParameterError("output='linear' needs loss='mse' (cross-entropy always applies a softmax)")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.l1 < 0 or self.l2 < 0:
             raise ParameterError(f"invalid training configuration: {self}")
+        if self.init_from and self.init_from.count("/") != 1:
+            raise ParameterError(f"init_from must be '' or '<kind>/<key>' of a cache entry, got {self.init_from!r}")
 
 
 def cache_key(cfg: TrainConfig) -> dict:
-    """The cache key of ``cfg``: its fields, without ``optimizer`` when it is the default Adam
-    (so models trained before the field existed stay valid)."""
+    """The cache key of ``cfg``: its fields, without ``optimizer`` when it is the default Adam and
+    without ``init_from`` when it is empty (so keys written before those fields existed stay the same)."""
     key = asdict(cfg)
     if key["optimizer"] == "adam":
         del key["optimizer"]
+    if not key["init_from"]:
+        del key["init_from"]
     return key
+
+
+def initial_state(store: Store, ref: str) -> dict:
+    """The ``model.pt`` state dict of the cache entry ``ref`` = ``"<kind>/<key>"`` (for ``init_from``)."""
+    kind, _, key = ref.partition("/")
+    path = store.root / kind / key[:2] / key / "model.pt"
+    if not path.exists():
+        raise ParameterError(f"init_from={ref!r}: no cached model at {path}; train that model first "
+                             f"(e.g. ftlib.adversarial.pretrain) with the same cache directory")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_initial(model: nn.Module, state: dict, ref: str = "") -> None:
+    """Copy ``state`` into the matching parameters of ``model``; every key of ``state`` must exist
+    in ``model`` with the same shape."""
+    own = model.state_dict()
+    bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    if bad:
+        raise ParameterError(f"init_from={ref!r}: the stored parameters {bad} do not fit this architecture")
+    model.load_state_dict(state, strict=False)
 
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
@@ -182,6 +212,8 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
     ds = data.load(cfg.dataset, "train").subset(cfg.n_train or None, seed=cfg.seed)
     torch.manual_seed(cfg.seed)
     model = models.build(cfg.arch, **cfg.arch_kwargs)
+    if cfg.init_from:
+        load_initial(model, initial_state(store, cfg.init_from), cfg.init_from)
     if any(isinstance(m, nn.Conv2d) for m in model.modules()):
         model = model.to(memory_format=torch.channels_last)
     opt = make_optimizer(cfg, model.parameters())
