@@ -130,6 +130,7 @@ def plot_sweeps(df: pd.DataFrame):
         plot_bands(ax, g, label)
     ax.set_ylim(0, 100)
     ax.set_xscale("symlog", linthresh=1e-4)
+    ax.set_xlim(-2e-5, 1.0)  # rates are non-negative: hide the symlog axis' negative side
     ax.set_xlabel("fault rate (fraction of weights / units / scalars, or bit-error rate)")
     ax.set_ylabel("test accuracy (%)")
     ax.legend(fontsize=7, ncol=2)
@@ -232,7 +233,7 @@ SECTIONS = [Section(
     ),
     profiles={
         "smoke": dict(epochs=1, n_train=1000, n_test=300, draws=2),
-        "quick": dict(epochs=3, n_train=0, n_test=0, draws=10),
+        "quick": dict(epochs=3, n_train=0, n_test=5000, draws=8),
         "paper": dict(epochs=10, n_train=0, n_test=0, draws=50),
     },
 )]
