@@ -266,6 +266,10 @@ class StuckAtZero(ParameterFault, ActivationFault):
     ``permanent=True`` (default): one mask per faulty instance. ``False``:
     weights/filters redrawn at every forward call of the layer; nodes redrawn
     per input (each sample gets its own exact-fraction mask).
+
+    As in the paper, permanent node faults multiply the activations by the
+    binary mask (identical to writing 0 for finite activations); weights and
+    filters are written to 0 in the stored tensors.
     """
 
     default_permanent = True

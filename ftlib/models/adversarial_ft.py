@@ -14,7 +14,7 @@ width). Architecture 4: three 3×3 conv layers [64, 128, 128] with stride 2 (the
 paper's), ReLU. Both: classifier FC 2048 → 1024 → 10.
 
 Algorithm 1 splits each network into a feature extractor (FE) and a
-classifier (FCC). :data:`FEATURE_SPLIT` says where: the FE is ``model[:k]``
+classifier (FCC). :func:`split` says where: the FE is ``model[:k]``
 and its output ``z`` is the *pre-activation* of the FE's last layer (so the
 Gaussian prior of Game 2 can be matched; a ReLU output cannot be Gaussian);
 the FCC ``model[k:]`` starts with that layer's activation and contains the
