@@ -271,3 +271,18 @@ def test_inplace_hook_never_touches_the_prefix_cache_through_an_identity():
     b = sweep(model, fault, [0.3, 0.6], (x, y), draws=3, seed=0, metric=_outsum, batch_size=25, prefix_reuse=False)
     assert a.info["prefix_stages"] == 2
     assert a.table["_outsum"].to_numpy() == pytest.approx(b.table["_outsum"].to_numpy(), rel=1e-6)
+
+
+def test_channels_last_reaches_a_one_input_channel_conv():
+    """With C_in = 1, .contiguous(channels_last) is a no-op; the sweep must still run the
+    first convolution (and what follows) in NHWC, as model.to(memory_format=...) does."""
+    model = cnn()
+    formats = []
+    model[0].register_forward_hook(lambda m, a, o: formats.append(o.is_contiguous(memory_format=torch.channels_last)
+                                                                  and not o.is_contiguous()))
+    x, y = data(64)
+    sweep(model, StuckAtZero("weights"), [0.3], (x, y), draws=1, seed=0)
+    assert formats and all(formats)
+    formats.clear()
+    sweep(model, StuckAtZero("weights"), [0.3], (x, y), draws=1, seed=0, channels_last=False)
+    assert formats and not any(formats)

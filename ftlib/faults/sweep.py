@@ -203,6 +203,16 @@ def _run(stages: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def _channels_last(t: torch.Tensor) -> torch.Tensor:
+    """A channels_last copy with explicit NHWC strides. (``t.contiguous(memory_format=
+    channels_last)`` is a no-op when a dim is 1, e.g. the weight of a conv with one
+    input channel, and then PyTorch keeps running that conv, and what follows it,
+    in the slow NCHW layout.)"""
+    out = torch.empty_like(t, memory_format=torch.channels_last)
+    out.copy_(t)
+    return out
+
+
 def _model_device(model: nn.Module) -> torch.device:
     for t in model.parameters():
         return t.device
@@ -307,9 +317,9 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
             for t in list(model.parameters()) + list(model.buffers()):
                 if t.dim() == 4:
                     swapped.append((t, t.data))
-                    t.data = t.data.contiguous(memory_format=torch.channels_last)
+                    t.data = _channels_last(t.data)
             if x.dim() == 4:
-                x = x.contiguous(memory_format=torch.channels_last)
+                x = _channels_last(x)
         session = FaultSession(model, fault, inplace=True)
 
         # fault-free prefix, computed once
