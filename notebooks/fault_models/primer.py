@@ -157,16 +157,15 @@ fm.summarize(perm, by="mode").pivot(index="rate", columns="mode", values=["mean"
 #
 # | method | adversarial_ft MLP | adversarial_ft CNN |
 # |---|---|---|
-# | clean-forward bound | 1.00 | 1.00 (channels_last; contiguous: 1.86) |
-# | **ftlib `sweep`** | **1.09** | **1.51** |
-# | naive copy–mask–evaluate loop | 1.56 | 1.96 |
-# | PyTorchFI 0.6 (extrapolated from 10 draws) | 80 | 13.5 |
+# | clean-forward bound | 1.00 | 1.00 (channels_last; contiguous: 1.81) |
+# | **ftlib `sweep`** | **1.09** | **1.00** |
+# | naive copy–mask–evaluate loop | 1.56 | 1.85 |
+# | PyTorchFI 0.6 (extrapolated from 10 draws) | 80 | 11.8 |
 #
 # For node faults, reusing the fault-free prefix of the network gives 1.29×
-# (MLP) and 1.21× (CNN) over recomputing it. The CNN sweep's gap to the bound
-# (target: 1.2) is not closed yet: the second core was busy during that part
-# of the run (load average 2.9), and the per-draw restore of the conv weights
-# in channels_last layout is the next thing to profile.
+# (MLP) and 1.21× (CNN) over recomputing it. One trap found on the way: for a
+# convolution with a single input channel, `contiguous(memory_format=channels_last)`
+# changes nothing, so the sweep restrides tensors explicitly.
 
 # %%
 report.save()
