@@ -20,18 +20,18 @@ the same way, so a resumed run gives the same numbers as an uninterrupted one.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import config, data, models
+from . import config, data, models, regularizers
 from .errors import ParameterError
 from .store import Store
 
 
-TRAINING_CODE = ("training.py", "models", "data.py", "_data_checksums.py")
+TRAINING_CODE = ("training.py", "regularizers.py", "models", "data.py", "_data_checksums.py")
 """The ftlib source a trained model depends on (its cache salt, see :func:`ftlib.store.code_salt`)."""
 
 
@@ -53,6 +53,13 @@ class TrainConfig:
     ``optimizer`` is ``"adam"`` (default) or ``"adadelta"`` (computation_failures;
     Keras' settings: ``lr`` is the Adadelta step multiplier, 1.0 in Keras, with
     ρ = 0.95, ε = 1e-7).
+    ``dropout`` (p) and ``dropout_layer``: unscaled Bernoulli dropout on the outputs of one module
+    (e.g. ``"act1"``), i.e. the fault engine's :class:`ftlib.faults.BernoulliCrash` at training time
+    (a fresh crash set per training input, survivors *not* rescaled by 1/(1 − p)); off at evaluation.
+    ``var_reg`` (λ), ``balance`` (μ) and ``continuity`` (ψ = ``(ψ_D, ψ_S)`` or ``(ψ_D, ψ_S, ψ_C2)``) are
+    continuous_limit's Eq. 1 terms from :mod:`ftlib.regularizers`: λ·Var Δ/p (b3, crash layers
+    ``var_layers``, empty = every activation module), μ·max/min of the per-neuron incoming weight mass,
+    ψ·smooth(W). They are added to the batch loss (autograd), unlike L1/L2 whose gradients are added directly.
     ``init_from`` is ``""`` (random initialisation from ``seed``) or the
     reference ``"<kind>/<key>"`` of a cache entry whose ``model.pt`` holds some
     of the model's parameters under the model's own names (e.g. a pre-trained
@@ -74,8 +81,23 @@ class TrainConfig:
     output: str = "softmax"
     optimizer: str = "adam"
     init_from: str = ""
+    dropout: float = 0.0
+    dropout_layer: str = "act1"
+    var_reg: float = 0.0
+    var_layers: tuple = ()
+    continuity: tuple = ()
+    balance: float = 0.0
 
     def __post_init__(self):
+        for name in ("var_layers", "continuity"):  # lists from notebook parameters → hashable tuples
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not 0.0 <= self.dropout < 1.0:
+            raise ParameterError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.var_reg < 0 or self.balance < 0 or any(float(c) < 0 for c in self.continuity):
+            raise ParameterError(f"var_reg, balance and continuity must be >= 0, got {self.var_reg!r}, "
+                                 f"{self.balance!r}, {self.continuity!r}")
+        if self.continuity and len(self.continuity) not in (2, 3):
+            raise ParameterError(f"continuity must be () or (psi_D, psi_S[, psi_C2]), got {self.continuity!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.loss not in ("ce", "mse"):
@@ -90,14 +112,23 @@ class TrainConfig:
             raise ParameterError(f"init_from must be '' or '<kind>/<key>' of a cache entry, got {self.init_from!r}")
 
 
+OMIT_AT_DEFAULT = ("optimizer", "init_from", "dropout", "dropout_layer", "var_reg", "var_layers", "continuity",
+                   "balance")
+"""Fields added after the first models were cached: left out of the cache key while at their default,
+so that every key written before a field existed keeps its meaning. A new field goes here too."""
+
+
 def cache_key(cfg: TrainConfig) -> dict:
-    """The cache key of ``cfg``: its fields, without ``optimizer`` when it is the default Adam and
-    without ``init_from`` when it is empty (so keys written before those fields existed stay the same)."""
+    """The cache key of ``cfg``: its fields, without those of :data:`OMIT_AT_DEFAULT` that are at their
+    default value (so keys written before those fields existed stay the same)."""
+    from dataclasses import fields
+
     key = asdict(cfg)
-    if key["optimizer"] == "adam":
-        del key["optimizer"]
-    if not key["init_from"]:
-        del key["init_from"]
+    defaults = {f.name: (f.default_factory() if f.default_factory is not MISSING else f.default)  # type: ignore[misc]
+                for f in fields(cfg)}
+    for name in OMIT_AT_DEFAULT:
+        if name in key and key[name] == defaults[name]:
+            del key[name]
     return key
 
 
@@ -193,6 +224,40 @@ def _progress(iterable, total: int, desc: str):
     return tqdm(iterable, total=total, desc=desc, leave=False)
 
 
+def _has_regularizer(cfg: TrainConfig) -> bool:
+    return bool(cfg.var_reg or cfg.balance or any(cfg.continuity))
+
+
+def _dropout_session(model: nn.Module, cfg: TrainConfig):
+    """A :class:`ftlib.faults.FaultSession` of transient Bernoulli crashes on ``cfg.dropout_layer`` (or None)."""
+    if not cfg.dropout:
+        return None
+    from .faults import BernoulliCrash, FaultSession
+
+    names = dict(model.named_modules())
+    if cfg.dropout_layer not in names or not cfg.dropout_layer:
+        raise ParameterError(f"dropout_layer={cfg.dropout_layer!r} is not a module of {cfg.arch}; "
+                             f"choose one of {', '.join(n for n in names if n)}")
+    return FaultSession(model, BernoulliCrash(layers=[cfg.dropout_layer], permanent=False))
+
+
+def regularization(model: nn.Module, x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor | None:
+    """continuous_limit's Eq. 1 terms for one batch ``x``: λ·R1 (Var Δ/p, b3) + μ·R2 (balance) + ψ·smooth(W),
+    or None when all are off (see :mod:`ftlib.regularizers`)."""
+    if not _has_regularizer(cfg):
+        return None
+    reg = None
+    if cfg.var_reg:
+        reg = cfg.var_reg * regularizers.variance_penalty(model, x, list(cfg.var_layers) or None)
+    if cfg.balance:
+        b = cfg.balance * regularizers.balance_penalty(model)
+        reg = b if reg is None else reg + b
+    if any(cfg.continuity):
+        c = regularizers.smoothness(model, tuple(float(v) for v in cfg.continuity))
+        reg = c if reg is None else reg + c
+    return reg
+
+
 def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
     """Train (or load from the cache) the model described by ``cfg``.
 
@@ -229,24 +294,38 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
     weights = penalized_weights(model)
     x, y = ds.x, ds.y
     n = len(x)
+    dropout = _dropout_session(model, cfg)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         model.train()
         gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch))
         torch.manual_seed(_epoch_seed(cfg.seed, epoch) + 1)
         order = torch.randperm(n, generator=gen)
-        total, batches = 0.0, range(0, n, cfg.batch_size)
+        drop_gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch) + 2)
+        total, reg_total, batches = 0.0, 0.0, range(0, n, cfg.batch_size)
         for i in _progress(batches, len(batches), f"epoch {epoch + 1}/{cfg.epochs}"):
             idx = order[i:i + cfg.batch_size]
-            loss = _loss(model(x[idx]), y[idx], cfg.loss, cfg.output)
+            if dropout is not None:
+                dropout.apply(cfg.dropout, drop_gen)
+            try:
+                loss = _loss(model(x[idx]), y[idx], cfg.loss, cfg.output)
+            finally:
+                if dropout is not None:
+                    dropout.reset()
+            reg = regularization(model, x[idx], cfg)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss if reg is None else loss + reg).backward()
+            if reg is not None:
+                reg_total += float(reg) * len(idx)
             add_penalty_grad(weights, cfg.l1, cfg.l2)
             opt.step()
             total += loss.item() * len(idx)
         elapsed += time.perf_counter() - t0
-        history.append({"epoch": epoch + 1, "loss": total / n, "penalty": penalty(model, cfg.l1, cfg.l2),
-                        "seconds": time.perf_counter() - t0})
+        row = {"epoch": epoch + 1, "loss": total / n, "penalty": penalty(model, cfg.l1, cfg.l2),
+               "seconds": time.perf_counter() - t0}
+        if _has_regularizer(cfg):
+            row["regularizer"] = reg_total / n
+        history.append(row)
         keys = list(history[0])
         entry.save_checkpoint({
             "epoch": epoch + 1, "elapsed": elapsed, "model": model.state_dict(),
@@ -254,6 +333,8 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
             "history": torch.tensor([[float(h[k]) for k in keys] for h in history], dtype=torch.float64),
         })
 
+    if dropout is not None:
+        dropout.close()
     model.eval()
     train_acc = float("nan") if y.is_floating_point() else accuracy(model, x, y)
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
