@@ -316,7 +316,7 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
             opt.zero_grad(set_to_none=True)
             (loss if reg is None else loss + reg).backward()
             if reg is not None:
-                reg_total += float(reg) * len(idx)
+                reg_total += float(reg.detach()) * len(idx)
             add_penalty_grad(weights, cfg.l1, cfg.l2)
             opt.step()
             total += loss.item() * len(idx)

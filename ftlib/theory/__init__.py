@@ -15,6 +15,8 @@ activations, a linear last layer) and crashes of the fault engine
 :func:`chebyshev_delta`                    Proposition 5
 :func:`median_bound`, :func:`median_of`    the median trick vs mean aggregation
 :func:`rank_loss`, :func:`relative_error`  the supplement's comparison metrics
+:func:`certify`                            Algorithm 1 (train, check q, δ₀, continuity, Chebyshev δ; median R)
+:func:`check_certificate`                  empirical failure frequency of the median of R copies
 =========================================  ======================================================================
 
 Example::
@@ -27,6 +29,7 @@ Example::
     theory.relative_error(b3.var, mc.var)
 """
 
+from .certify import Certificate, Certified, certify, check_certificate, clopper_pearson_upper, number_of_changes, repetitions
 from .bounds import Moments, absolute, first_order, loss_gradient_mean, single_crash, single_crash_effects, spectral
 from .montecarlo import MonteCarlo, ci_halfwidth, crash_probability_draws, median_of, monte_carlo
 from .network import Layout, as_rates, crash_layers, layout
@@ -49,4 +52,6 @@ __all__ = [
     "layout", "crash_layers", "as_rates",
     "kl_bernoulli", "kl_tail_bound", "balance", "incoming_weight_mass", "chebyshev_delta", "median_bound",
     "rank_loss", "relative_error", "loglog_slope",
+    "certify", "check_certificate", "Certificate", "Certified", "repetitions", "number_of_changes",
+    "clopper_pearson_upper",
 ]
