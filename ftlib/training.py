@@ -60,6 +60,10 @@ class TrainConfig:
     continuous_limit's Eq. 1 terms from :mod:`ftlib.regularizers`: λ·Var Δ/p (b3, crash layers
     ``var_layers``, empty = every activation module), μ·max/min of the per-neuron incoming weight mass,
     ψ·smooth(W). They are added to the batch loss (autograd), unlike L1/L2 whose gradients are added directly.
+    ``fault_train`` (a name of :data:`ftlib.faults.FAULT_NAMES`, e.g. ``"stuck_nodes"``) and
+    ``fault_train_rate``: fault-aware training as snn_patterns' "previous work" [5] for non-spiking nets:
+    per batch, the fault-free loss plus the loss of the same batch under a fresh faulty instance of that
+    fault model at that rate (drawn by the fault engine, :func:`ftlib.faults.inject`).
     ``init_from`` is ``""`` (random initialisation from ``seed``) or the
     reference ``"<kind>/<key>"`` of a cache entry whose ``model.pt`` holds some
     of the model's parameters under the model's own names (e.g. a pre-trained
@@ -87,6 +91,8 @@ class TrainConfig:
     var_layers: tuple = ()
     continuity: tuple = ()
     balance: float = 0.0
+    fault_train: str = ""
+    fault_train_rate: float = 0.0
 
     def __post_init__(self):
         for name in ("var_layers", "continuity"):  # lists from notebook parameters → hashable tuples
@@ -98,6 +104,15 @@ class TrainConfig:
                                  f"{self.balance!r}, {self.continuity!r}")
         if self.continuity and len(self.continuity) not in (2, 3):
             raise ParameterError(f"continuity must be () or (psi_D, psi_S[, psi_C2]), got {self.continuity!r}")
+        if self.fault_train:
+            from .faults import FAULT_NAMES
+
+            if self.fault_train not in FAULT_NAMES:
+                raise ParameterError(f"fault_train must be '' or one of {', '.join(FAULT_NAMES)}, "
+                                     f"got {self.fault_train!r}")
+        if not 0.0 <= self.fault_train_rate <= 1.0 or (self.fault_train_rate > 0) != bool(self.fault_train):
+            raise ParameterError(f"fault_train_rate must be in (0, 1] with a fault_train model (and 0 without), "
+                                 f"got {self.fault_train!r} at {self.fault_train_rate!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.loss not in ("ce", "mse"):
@@ -113,7 +128,7 @@ class TrainConfig:
 
 
 OMIT_AT_DEFAULT = ("optimizer", "init_from", "dropout", "dropout_layer", "var_reg", "var_layers", "continuity",
-                   "balance")
+                   "balance", "fault_train", "fault_train_rate")
 """Fields added after the first models were cached: left out of the cache key while at their default,
 so that every key written before a field existed keeps its meaning. A new field goes here too."""
 
@@ -295,6 +310,11 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
     x, y = ds.x, ds.y
     n = len(x)
     dropout = _dropout_session(model, cfg)
+    fault = None
+    if cfg.fault_train:
+        from .faults import by_name, inject
+
+        fault = by_name(cfg.fault_train)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         model.train()
@@ -302,7 +322,8 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
         torch.manual_seed(_epoch_seed(cfg.seed, epoch) + 1)
         order = torch.randperm(n, generator=gen)
         drop_gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch) + 2)
-        total, reg_total, batches = 0.0, 0.0, range(0, n, cfg.batch_size)
+        fault_gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch) + 3)
+        total, reg_total, fault_total, batches = 0.0, 0.0, 0.0, range(0, n, cfg.batch_size)
         for i in _progress(batches, len(batches), f"epoch {epoch + 1}/{cfg.epochs}"):
             idx = order[i:i + cfg.batch_size]
             if dropout is not None:
@@ -317,6 +338,12 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
             (loss if reg is None else loss + reg).backward()
             if reg is not None:
                 reg_total += float(reg.detach()) * len(idx)
+            if fault is not None:  # fault-aware training: + the loss under a fresh faulty instance
+                draw = int(torch.randint(0, 2**62, (1,), generator=fault_gen))
+                with inject(model, fault, cfg.fault_train_rate, seed=draw):
+                    faulty = _loss(model(x[idx]), y[idx], cfg.loss, cfg.output)
+                    faulty.backward()  # inside: parameter faults restore the clean weights on exit
+                fault_total += faulty.item() * len(idx)
             add_penalty_grad(weights, cfg.l1, cfg.l2)
             opt.step()
             total += loss.item() * len(idx)
@@ -325,6 +352,8 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
                "seconds": time.perf_counter() - t0}
         if _has_regularizer(cfg):
             row["regularizer"] = reg_total / n
+        if fault is not None:
+            row["faulty_loss"] = fault_total / n
         history.append(row)
         keys = list(history[0])
         entry.save_checkpoint({

@@ -41,6 +41,7 @@ from .models import (
     SpikeFault,
     StuckAtZero,
 )
+from .catalog import CATALOG, FAULT_NAMES, by_name
 from .selection import ACTIVATION_LAYERS, CONV_LAYERS, WEIGHT_LAYERS, select_layers
 from .spiking import force_spikes, spike_fault_mask
 from .stats import mean_ci, summarize, t_quantile
@@ -55,4 +56,5 @@ __all__ = [
     "spike_fault_mask", "force_spikes",
     "select_layers", "WEIGHT_LAYERS", "CONV_LAYERS", "ACTIVATION_LAYERS",
     "mean_ci", "summarize", "t_quantile",
+    "CATALOG", "FAULT_NAMES", "by_name",
 ]
