@@ -87,3 +87,25 @@ def test_paper_numbers_only_in_reference():
     for nb in (ROOT / "notebooks").glob("*/*.py"):
         text = nb.read_text()
         assert not [v for v in values if v in text], nb
+
+
+def test_profile_values_quoted_in_parameter_comments_are_current():
+    """A parameter comment that quotes a profile's value ("(quick: 3, paper: 20)") quotes the value that
+    profile really uses (ftlib.sections), so `papermill --help-notebook` never documents a stale setting."""
+    import ast
+
+    stale = []
+    for nb in sorted((ROOT / "notebooks").glob("*/*.py")):
+        key = f"{nb.parent.name}/{nb.stem}"
+        profiles = sections.get(key).profiles
+        cell = nb.read_text().split('# %% tags=["parameters"]', 1)[1].split("# %%", 1)[0]
+        for m in re.finditer(r'^(\w+): .+?  # (.+)$', cell, flags=re.M):
+            name, comment = m.groups()
+            for prof, quoted in re.findall(r"\b(smoke|quick|paper): (\[[^\]]*\]|[^,;)]+)", comment):
+                try:
+                    value = ast.literal_eval(quoted.strip())
+                except (ValueError, SyntaxError):
+                    continue  # prose such as "all 405": not a literal, not checked
+                if name in profiles[prof] and profiles[prof][name] != value:
+                    stale.append(f"{key}: {name} says {prof}: {quoted.strip()}, profile has {profiles[prof][name]!r}")
+    assert not stale, "\n".join(stale)

@@ -36,7 +36,7 @@ seed: int = 0  # random seed of training, subsets and fault draws
 epochs: "Optional[int]" = None  # training epochs of the primer network (quick: 3)
 n_train: "Optional[int]" = None  # training images used, 0 means all 60000
 n_test: "Optional[int]" = None  # test images used in the sweeps, 0 means all 10000
-draws: "Optional[int]" = None  # independent faulty instances per rate (quick: 10)
+draws: "Optional[int]" = None  # independent faulty instances per rate (quick: 8)
 
 # %%
 from ftlib import sections

@@ -25,12 +25,12 @@
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
 seed: int = 0  # random seed of initialisation, data order, encodings and fault locations
 epochs: "Optional[int]" = None  # training epochs of every model (quick: 3, paper: 20)
-n_train: "Optional[int]" = None  # MNIST training images (quick: 10000, paper: 48000)
+n_train: "Optional[int]" = None  # MNIST training images (quick: 8000, paper: 48000)
 n_test: "Optional[int]" = None  # MNIST test images, 0 means all 10000 (quick: 1000)
-num_steps: "Optional[int]" = None  # LIF simulation time steps (quick: 15, paper: 20)
+num_steps: "Optional[int]" = None  # LIF simulation time steps (quick: 10, paper: 20)
 test_reps: "Optional[int]" = None  # stochastic encodings averaged per accuracy (quick: 2, paper: 20)
 m_patterns: "Optional[int]" = None  # Algorithm 1 new patterns per epoch M (100)
-gen_max_batches: "Optional[int]" = None  # Algorithm 1 batches scanned per epoch, 0 means all (quick: 5)
+gen_max_batches: "Optional[int]" = None  # Algorithm 1 batches scanned per epoch, 0 means all (quick: 3)
 gen_steps: "Optional[int]" = None  # Algorithm 1 perturbation steps per batch N (20)
 gen_eps: "Optional[float]" = None  # Algorithm 1 perturbation step, the largest pixel change per step (0.05)
 fault_instances: "Optional[int]" = None  # fault instances per fault ratio (quick: 5, paper: 10)
