@@ -164,10 +164,11 @@ def variance_penalty(model: nn.Module, x: torch.Tensor, layers: object = None, c
         out = out.reshape(out.shape[0], -1)
         B, nL = out.shape
         total = out.sum() * 0.0
-        for k in range(nL):
-            gs = torch.autograd.grad(out[:, k].sum(), acts, create_graph=create_graph, retain_graph=True,
-                                     allow_unused=True)
-            for g, y in zip(gs, acts):
-                if g is not None:
-                    total = total + (g * y).reshape(B, -1).pow(2).sum()
+        # one batched backward pass for all output units (grad_outputs = the rows of the identity)
+        eye = torch.eye(nL, dtype=out.dtype, device=out.device).unsqueeze(1).expand(nL, B, nL)
+        gs = torch.autograd.grad(out, acts, grad_outputs=eye, create_graph=create_graph, retain_graph=True,
+                                 allow_unused=True, is_grads_batched=True)
+        for g, y in zip(gs, acts):
+            if g is not None:  # g: (nL, B, ...) = ∂y_L^k/∂y_l for every k
+                total = total + (g * y.unsqueeze(0)).reshape(nL, B, -1).pow(2).sum()
     return total / B
