@@ -135,3 +135,20 @@ def test_quick_arch1_baselines_are_table1_models():
             assert aft.baseline_config(t2, "aft_arch1", reg, lam) == aft.regularized_config(t1, reg, lam)
     assert aft.baseline_config(t2, "aft_arch2", "tikhonov", t1.fig_lambda) == \
         aft.regularized_config(t1, "tikhonov", t1.fig_lambda, "aft_arch2", t1.cnn_epochs)
+
+
+def test_hypothesis_test_can_exclude_collapsed_models():
+    """Collapsed models (G ≈ 0, chance accuracy) reverse ρ on all models; the learned-only test removes them."""
+    import pandas as pd
+
+    from ftlib.experiments import adversarial_ft as aft
+
+    learned = [(g, 80 - 2 * g, 85.0) for g in (1.0, 2.0, 3.0, 4.0, 5.0)]   # lower G → more accurate under faults
+    collapsed = [(0.01 * i, 10.0, 10.0) for i in range(6)]                # G ≈ 0, chance under faults and clean
+    rows = [{"id": "AFT-F7a", "fault": "f", "quantity": "accuracy", "gen_error": g, "value": v, "test_acc": a}
+            for g, v, a in learned + collapsed]
+    both = aft.hypothesis_tests(pd.DataFrame(rows)).set_index("models")
+    assert both.loc["all", "spearman_rho"] > 0
+    assert both.loc["all", "n_models"] == 11
+    only = both.drop(index="all").iloc[0]
+    assert only["n_models"] == 5 and only["spearman_rho"] == pytest.approx(-1.0)
