@@ -133,7 +133,7 @@ _REFS = [
     Reference("CL-B", "continuous_limit", "bounds b1-b4: rank loss and relative error (supplement Fig 5-6)", {"claim": "b3, b4 meaningful; b4 ≥ b3"},
               section="continuous_limit/bounds"),
     Reference("CL-ARCH", "continuous_limit", "log Var Δ for VGG16, VGG19, MobileNet at p = 1e-2",
-              {"vgg16": -18.7, "vgg19": -18.4, "mobilenet": -9.1}),
+              {"vgg16": -18.7, "vgg19": -18.4, "mobilenet": -9.1}, section="continuous_limit/architectures"),
     Reference("CL-SUP", "continuous_limit", "error superposition across layers (supplement Fig 11)", {"claim": "few % relative error"},
               section="continuous_limit/theorem1"),
     Reference("CL-AP9", "continuous_limit", "E Δ decays with the loss gradient during training (supplement Fig 12)",

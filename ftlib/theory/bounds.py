@@ -77,6 +77,12 @@ def first_order(model: nn.Module, x: torch.Tensor, p: float | dict, layers: obje
                 var_factor: str = "p(1-p)", output=None) -> Moments:
     """b3: Theorem 1's first-order mean and variance of Δ, by autograd (see the module docstring).
 
+    Per layer l (Theorem 1 / Additional Corollary 2), for output unit k:
+    E Δ_k ≈ −p_l Σ_i t_i and Var Δ_k ≈ p_l(1−p_l) Σ_i t_i² with t_i = (∂y_L^k/∂y_l^i) y_l^i; the layers'
+    terms are added (Additional Proposition 7). Any plain ``nn.Sequential`` works, convolutional ones
+    included (a neuron is then one element (channel, row, column) of an activation map); the sums are
+    reduced per output unit as its gradient is computed, so memory stays O(Σ_l n_l) for many outputs.
+
     ``output``: optional function of the network output (e.g. a loss per input,
     returning ``(B,)`` or ``(B, k)``) whose error is wanted instead of y_L's.
     """
@@ -96,17 +102,23 @@ def first_order(model: nn.Module, x: torch.Tensor, p: float | dict, layers: obje
         out = out.reshape(out.shape[0], -1)
         B, nL = out.shape
         ys = [acts[n] for n in lay.names]
-        grads: list[list[torch.Tensor]] = [[] for _ in ys]
+        y_det = [y.detach() for y in ys]
+        # Σ_i t_i and Σ_i t_i² with t_i = (∂y_L^k/∂y_l^i) y_l^i, reduced as soon as each output unit's gradient
+        # is known: memory O(Σ n_l), not O(n_L Σ n_l) (a conv net with 1000 outputs would need tens of GB)
+        s1 = [torch.zeros(B, nL, dtype=torch.float64) for _ in ys]
+        s2 = [torch.zeros(B, nL, dtype=torch.float64) for _ in ys]
         for k in range(nL):
             g = torch.autograd.grad(out[:, k].sum(), ys, retain_graph=k < nL - 1, allow_unused=True)
             for j, gj in enumerate(g):
-                grads[j].append(torch.zeros_like(ys[j]) if gj is None else gj)
+                if gj is None:
+                    continue
+                t = (gj * y_det[j]).reshape(B, -1).double()
+                s1[j][:, k] = t.sum(-1)
+                s2[j][:, k] = t.pow(2).sum(-1)
     per_layer = {}
     for j, name in enumerate(lay.names):
-        y = ys[j].detach()
-        t = torch.stack([(gk * y).reshape(B, -1) for gk in grads[j]], dim=1).double()  # (B, nL, n_l)
         pl = rates[name]
-        per_layer[name] = (-pl * t.sum(-1), _vf(pl, var_factor) * t.pow(2).sum(-1))
+        per_layer[name] = (-pl * s1[j], _vf(pl, var_factor) * s2[j])
     return _sum(per_layer, B, nL, "b3")
 
 
