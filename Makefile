@@ -1,10 +1,12 @@
 # The two commands of the README:
-#   make book   set up .venv and build the whole book (PROFILE=smoke|quick|paper, CHAPTER=<paper key>)
+#   make book   set up .venv and build the whole book (PROFILE=smoke|quick|paper, CHAPTER=<paper key>,
+#               SCHEDULER=tcp://host:8786 or local:N to run the notebooks on Dask workers)
 #   make test   set up .venv and run the tests (unit, statistical, papermill, smoke build of the book)
 PYTHON ?= python3
 VENV ?= .venv
 PROFILE ?= quick
 CHAPTER ?=
+SCHEDULER ?=
 PY := $(VENV)/bin/python
 
 .PHONY: setup book test clean-cache bench
@@ -19,7 +21,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 book: setup
-	$(PY) -m ftlib.build --profile $(PROFILE) $(if $(CHAPTER),--chapter $(CHAPTER))
+	$(PY) -m ftlib.build --profile $(PROFILE) $(if $(CHAPTER),--chapter $(CHAPTER)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 test: setup
 	$(PY) -m pytest -q

@@ -16,6 +16,16 @@ re-executes that one; editing ftlib re-executes all of them (trained models
 still come from the cache when their own code did not change).
 A ``--chapter`` build executes only that chapter's notebooks; sections never
 executed in this copy get a placeholder page saying how to build them.
+
+Distributed (``ftlib.distributed``): with ``--scheduler tcp://host:8786``
+(or ``local:N``, or ``$FTLIB_SCHEDULER``/``$FTLIB_JOBQUEUE``) each notebook
+execution is one Dask task on the workers (``--distribute notebooks``, the
+default), whose kernels run their loops in-process; or the notebooks run here
+one after another and their independent training runs and sweeps go to the
+workers (``--distribute runs``: better for a chapter of a few heavy notebooks).
+The HTML build always runs here. Workers need the checkout at the same path,
+the data and the cache on a shared filesystem; the numbers are those of the
+serial build.
 """
 
 from __future__ import annotations
@@ -24,9 +34,11 @@ import argparse
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from .params import PROFILES
@@ -78,8 +90,12 @@ def current_stamp(path: Path) -> str | None:
         return None
 
 
-def execute(source: Path, target: Path, profile: str, seed: int, stamp_: str, root: Path = ROOT) -> float:
-    """Convert ``source`` with jupytext, run it with papermill, write ``target`` atomically; returns seconds."""
+def execute(source: Path, target: Path, profile: str, seed: int, stamp_: str, root: Path = ROOT,
+            env: dict[str, str | None] | None = None) -> float:
+    """Convert ``source`` with jupytext, run it with papermill, write ``target`` atomically; returns seconds.
+
+    ``env``: extra environment variables of the kernel (``None`` removes one).
+    """
     import jupytext
     import nbformat
     import papermill
@@ -87,13 +103,21 @@ def execute(source: Path, target: Path, profile: str, seed: int, stamp_: str, ro
     t0 = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
     nb = jupytext.read(source)
-    tmp_in = target.with_suffix(".input.ipynb")
-    tmp_out = target.with_suffix(".partial.ipynb")
+    # per-attempt names: a rescheduled attempt (distributed build) never writes into another's files
+    attempt = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    tmp_in = target.with_name(f".{target.stem}.{attempt}.input.ipynb")
+    tmp_out = target.with_name(f".{target.stem}.{attempt}.partial.ipynb")
     nbformat.write(nb, tmp_in)
-    saved = {k: os.environ.get(k) for k in ("FTLIB_QUIET", "PYTHONPATH")}
-    os.environ["FTLIB_QUIET"] = "1"  # no progress bars in the built pages
-    # the kernel imports the ftlib of this checkout, whatever is installed
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), saved["PYTHONPATH"]) if p)
+    overrides = {"FTLIB_QUIET": "1",  # no progress bars in the built pages
+                 # the kernel imports the ftlib of this checkout, whatever is installed
+                 "PYTHONPATH": os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p),
+                 **(env or {})}
+    saved = {k: os.environ.get(k) for k in overrides}
+    for key, value in overrides.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
         papermill.execute_notebook(str(tmp_in), str(tmp_out), parameters={"profile": profile, "seed": seed},
                                    kernel_name="python3", cwd=str(root), progress_bar=False, log_output=False)
@@ -103,6 +127,9 @@ def execute(source: Path, target: Path, profile: str, seed: int, stamp_: str, ro
             tmp_out.replace(failed)
         print(f"FAILED: {source.relative_to(root)} — the executed notebook with the error is {failed}",
               file=sys.stderr)
+        raise
+    except BaseException:
+        tmp_out.unlink(missing_ok=True)
         raise
     finally:
         tmp_in.unlink(missing_ok=True)
@@ -118,6 +145,72 @@ def execute(source: Path, target: Path, profile: str, seed: int, stamp_: str, ro
     nbformat.write(out, tmp_out)
     tmp_out.replace(target)
     target.with_suffix(".failed.ipynb").unlink(missing_ok=True)
+    return seconds
+
+
+def _execute_task(source: str, target: str, profile: str, seed: int, stamp_: str, root: str,
+                  env: dict[str, str | None]) -> tuple[float, str]:
+    """One notebook execution as a Dask task on a worker: (seconds, worker host)."""
+    if not (Path(root) / "_toc.yml").is_file() or not Path(source).is_file():
+        raise FileNotFoundError(
+            f"worker on {socket.gethostname()} does not see the checkout {root}: workers need the checkout at "
+            f"the same path, and the data and cache directories, on a shared filesystem")
+    seconds = execute(Path(source), Path(target), profile, seed, stamp_, Path(root), env=env)
+    return seconds, socket.gethostname()
+
+
+def kernel_env_for_workers() -> dict[str, str | None]:
+    """What a notebook kernel on a worker must share with this process: cache, data and results
+    directories (explicit, whatever the worker's own environment says), and no cluster of its own."""
+    from . import config, distributed
+
+    env: dict[str, str | None] = {distributed.ENV_SCHEDULER: None, distributed.ENV_JOBQUEUE: None,
+                                  "FTLIB_CACHE_DIR": str(config.cache_dir())}
+    for key in ("FTLIB_DATA_DIR", "FTLIB_RESULTS_DIR", "FTLIB_ALLOW_DOWNLOAD"):
+        if os.environ.get(key):
+            env[key] = str(config.data_dir()) if key == "FTLIB_DATA_DIR" else (
+                str(config.results_dir()) if key == "FTLIB_RESULTS_DIR" else os.environ[key])
+    return env
+
+
+def execute_on_cluster(client, todo: list[tuple[str, Path, Path, str]], profile: str, seed: int,
+                       root: Path = ROOT) -> dict[str, float]:
+    """Execute the notebooks ``todo`` = [(name, source, target, stamp)] as Dask tasks; seconds by name.
+
+    Every notebook runs even if another fails; then the first failure is raised.
+    A notebook whose worker dies is rescheduled by the scheduler on another worker.
+    """
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    env = kernel_env_for_workers()
+    token = uuid.uuid4().hex[:6]
+    futures = {}
+    for name, source, target, want in todo:
+        print(f"executing {name} (profile {profile}) on the cluster ...", flush=True)
+        key = f"notebook-{name.removesuffix('.py').replace('/', '-')}-{token}"
+        # retries=0: a notebook that raised fails the same way again; a lost worker is handled by the scheduler
+        fut = client.submit(_execute_task, str(source), str(target), profile, seed, want, str(root), env,
+                            key=key, pure=False, retries=0)
+        futures[fut] = name
+    seconds: dict[str, float] = {}
+    failures: list[tuple[str, BaseException]] = []
+    with tqdm(total=len(futures), desc="notebooks", unit="nb", file=sys.stderr) as bar:
+        for fut in as_completed(list(futures)):
+            name = futures[fut]
+            if fut.status == "error":
+                exc = fut.exception()
+                failures.append((name, exc))
+                bar.write(f"FAILED: {name}: {type(exc).__name__}: {str(exc).strip()[:2000]}")
+            else:
+                seconds[name], host = fut.result()
+                bar.write(f"done {name} in {seconds[name]:.1f} s on {host}")
+            bar.update(1)
+    if failures:
+        name, exc = failures[0]
+        print(f"{len(failures)} notebook(s) failed; the executed notebooks with the errors are "
+              f"book/_executed/<paper>/<section>.failed.ipynb", file=sys.stderr)
+        raise exc
     return seconds
 
 
@@ -155,24 +248,56 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chapter", action="append", help="execute only this chapter (paper key); repeatable")
     ap.add_argument("--force", action="store_true", help="re-execute even when the stamp is current")
     ap.add_argument("--no-html", action="store_true", help="execute notebooks only, skip jupyter-book")
+    ap.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="run on a Dask cluster: tcp://host:8786, a scheduler file, or local:N worker processes "
+                         "(default: $FTLIB_SCHEDULER or $FTLIB_JOBQUEUE; none: everything in this process)")
+    ap.add_argument("--distribute", choices=("notebooks", "runs"), default="notebooks",
+                    help="with a cluster: one task per notebook (default), or notebooks here and their "
+                         "training runs and sweeps on the workers")
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()
     code = ftlib_hash()
-    timings: list[tuple[str, str, float]] = []
+    status: dict[str, tuple[str, float]] = {}
+    todo: list[tuple[str, Path, Path, str]] = []
     for source in notebooks():
         target = executed_path(source)
         name = str(source.relative_to(ROOT / "notebooks"))
         selected = not args.chapter or source.parent.name in args.chapter
         want = stamp(source, args.profile, args.seed, code)
         if selected and (args.force or current_stamp(target) != want):
-            print(f"executing {name} (profile {args.profile}) ...", flush=True)
-            timings.append((name, "executed", execute(source, target, args.profile, args.seed, want)))
+            todo.append((name, source, target, want))
         elif not target.exists():
             placeholder(source, target)
-            timings.append((name, "placeholder", 0.0))
+            status[name] = ("placeholder", 0.0)
         else:
-            timings.append((name, "up to date", 0.0))
+            status[name] = ("up to date", 0.0)
+
+    # leftovers of attempts that were killed (a lost worker, an interrupted build) are not pages
+    for stale in (ROOT / EXECUTED).glob("*/.*.ipynb"):
+        stale.unlink(missing_ok=True)
+
+    from . import distributed
+
+    client = None
+    if todo and (args.scheduler or distributed.configured()):
+        client = distributed.client(args.scheduler)
+        print(distributed.describe(client), flush=True)
+    try:
+        if client is not None and args.distribute == "notebooks":
+            for name, seconds in execute_on_cluster(client, todo, args.profile, args.seed).items():
+                status[name] = ("executed", seconds)
+        else:
+            # serial, or --distribute runs: the kernels send their independent runs to the same scheduler
+            env = {distributed.ENV_SCHEDULER: client.scheduler.address, distributed.ENV_JOBQUEUE: None} \
+                if client is not None else None
+            for name, source, target, want in todo:
+                print(f"executing {name} (profile {args.profile}) ...", flush=True)
+                status[name] = ("executed", execute(source, target, args.profile, args.seed, want, env=env))
+    finally:
+        if client is not None:
+            distributed.close()
+    timings = [(name, *status[name]) for name in sorted(status)]
 
     from . import scoreboard
 

@@ -11,12 +11,21 @@ then :func:`os.replace` (atomic on POSIX). Models are loaded with
 ``torch.load(weights_only=True)``. Training checkpoints (``checkpoint.pt``)
 let an interrupted training resume from its last completed epoch.
 
+Concurrent writers (several workers of a distributed build on a shared
+filesystem, ``ftlib.distributed``): a reader only ever sees a whole file,
+never a torn one, and :meth:`Entry.lock` (an ``fcntl.flock`` on the entry's
+``.lock`` file; NFS maps it to a POSIX lock through lockd) lets one process
+compute an entry while the others wait and then load it — one entry, one
+computation, checkpoints written by one process only. The operating system
+releases the lock when its holder dies, so a killed worker blocks nobody.
+
 Clear the cache with ``python -m ftlib.store clear [kind]`` or delete the
 directory printed by ``python -m ftlib.store where``.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -24,6 +33,9 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
+import warnings
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -33,7 +45,8 @@ from .errors import CacheCorruptError
 
 # Modules that only present results; editing them must not invalidate trained models.
 _PRESENTATION = {"report.py", "reference.py", "scoreboard.py", "build.py", "style.py", "params.py",
-                 "sections.py", "config.py", "errors.py", "notebook.py", "__main__.py", "__init__.py"}
+                 "sections.py", "config.py", "errors.py", "notebook.py", "__main__.py", "__init__.py",
+                 "distributed.py"}
 
 
 @lru_cache(maxsize=None)
@@ -113,6 +126,52 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
         raise
 
 
+_held = threading.local()  # the lock files this thread holds (Entry.lock is re-entrant per thread)
+_NO_LOCKING = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+_warned_no_locking = False
+
+
+@contextmanager
+def file_lock(path: Path):
+    """Hold an exclusive ``fcntl.flock`` on ``path`` (created if needed) for the ``with`` block.
+
+    Re-entrant within a thread. Where the filesystem cannot lock (NFS without
+    lockd, some FUSE mounts) it warns once and goes on unlocked: writes stay
+    atomic, at worst two processes compute the same entry.
+    """
+    global _warned_no_locking
+    held = _held.__dict__.setdefault("paths", set())
+    key = str(path)
+    if key in held:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no inter-process lock
+        fcntl = None
+    with open(path, "a+b") as f:
+        locked = False
+        if fcntl is not None:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+                locked = True
+            except OSError as exc:
+                if exc.errno not in _NO_LOCKING:
+                    raise
+                if not _warned_no_locking:
+                    warnings.warn(f"ftlib.store: cannot lock files under {path.parent.parent} ({exc}); "
+                                  f"concurrent runs may compute an entry twice", stacklevel=3)
+                    _warned_no_locking = True
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
+            if locked:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 class Entry:
     """One cache entry (a directory) for a (kind, configuration) pair."""
 
@@ -143,6 +202,14 @@ class Entry:
         if stored != self.config_text:
             raise self._corrupt("config.json does not match the requested configuration")
         return True
+
+    def lock(self):
+        """Context manager: exclusive lock of this entry across processes (see the module docstring).
+
+        Compute-and-save under it after checking the cache again, so that of two
+        processes asking for the same entry one computes and the other loads.
+        """
+        return file_lock(self.path / ".lock")
 
     def _write_config(self) -> None:
         if not (self.path / "config.json").exists():
@@ -209,9 +276,13 @@ class Store:
         """Return the stored result for ``(kind, config_)`` or compute, store and return it."""
         entry = self.entry(kind, config_, code)
         value = entry.load_result()
-        if value is None:
-            value = compute()
-            entry.save_result(value)
+        if value is not None:
+            return value
+        with entry.lock():  # another process may be computing it: wait, then load its value
+            value = entry.load_result()
+            if value is None:
+                value = compute()
+                entry.save_result(value)
         return value
 
     def clear(self, kind: str | None = None) -> int:

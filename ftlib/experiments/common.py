@@ -7,7 +7,7 @@ from dataclasses import asdict
 import pandas as pd
 import torch
 
-from .. import faults
+from .. import distributed, faults
 from ..store import Store
 from ..training import TRAINING_CODE, Trained
 
@@ -31,6 +31,24 @@ def cached_sweep(store: Store, trained: Trained, fault: faults.FaultModel, rates
         return res.table.to_dict("list")
 
     return pd.DataFrame(store.cached_result("sweep", config, compute, code=SWEEP_CODE))
+
+
+def _sweep_task(job, store: Store, x: torch.Tensor, y: torch.Tensor, draws: int, seed: int, data_id: dict):
+    trained, fault, rates = job
+    return cached_sweep(store, trained, fault, rates, x, y, draws, seed, data_id)
+
+
+def cached_sweeps(store: Store, jobs, x: torch.Tensor, y: torch.Tensor, draws: int, seed: int,
+                  data_id: dict) -> list[pd.DataFrame]:
+    """:func:`cached_sweep` of each ``(trained, fault, rates)`` of ``jobs`` on the same evaluation set.
+
+    The sweeps are independent: in this process one after another (no cluster
+    configured), or one task each on the workers of ``ftlib.distributed``
+    (the evaluation set is sent to them once). Same tables, in the order of ``jobs``.
+    """
+    return distributed.map(_sweep_task, [tuple(job) for job in jobs], name="sweep", desc="fault sweeps",
+                           shared={"store": store, "x": x, "y": y, "draws": int(draws), "seed": int(seed),
+                                   "data_id": data_id})
 
 
 def summarize_by(df: pd.DataFrame, by: str | list[str], metric: str = "accuracy") -> pd.DataFrame:

@@ -39,9 +39,10 @@ from ..data import load
 from ..params import Param, Settings
 from ..sections import Section
 from ..store import Store
-from ..training import TRAINING_CODE, TrainConfig, Trained, accuracy, train
+from ..training import TRAINING_CODE, TrainConfig, Trained, accuracy
 from ..models.computation_failures import n_params
-from .common import cached_sweep, plot_bands, summarize_by
+from ..distributed import train_many
+from .common import cached_sweeps, plot_bands, summarize_by
 
 DATASET = "mnist"
 OPTIMIZER = "adadelta"
@@ -125,8 +126,8 @@ def search(s: Settings, kind: str, store: Store | None = None) -> tuple[pd.DataF
     grid = ([mlp_config(s, L, n) for L in s.mlp_depths for n in s.mlp_widths] if kind == "mlp"
             else [cnn_config(s, L, f) for L in s.cnn_depths for f in s.cnn_filters])
     rows, models = [], {}
-    for cfg in grid:
-        t = train(cfg, store)
+    # the family's trainings are independent: on the workers of ftlib.distributed when a cluster is configured
+    for cfg, t in zip(grid, train_many(grid, store, desc=f"train {kind} family")):
         name = model_name(cfg)
         models[name] = t
         errs = {}
@@ -158,10 +159,10 @@ def deviation_sweeps(s: Settings, models: dict[str, Trained], names, fault: faul
     """
     store = store or Store()
     x, y, ident = test_set(s)
-    frames = []
-    for name in names:
-        df = cached_sweep(store, models[name], fault, rates or s.rates, x, y, s.draws, s.seed, ident)
-        frames.append(df.assign(model=name, error=1 - df["accuracy"]))
+    names = list(names)
+    sweeps = cached_sweeps(store, [(models[name], fault, rates or s.rates) for name in names], x, y, s.draws,
+                           s.seed, ident)
+    frames = [df.assign(model=name, error=1 - df["accuracy"]) for name, df in zip(names, sweeps)]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -253,7 +254,7 @@ def hyperparameter_models(s: Settings, store: Store | None = None) -> dict[str, 
     Lc, f = s.ref_cnn
     cfgs = [mlp_config(s, L, n), mlp_config(s, L, n, "tanh"), cnn_config(s, Lc, f), cnn_config(s, Lc, f, "max", "tanh"),
             cnn_config(s, Lc, f, "none")]
-    return {model_name(c): train(c, store) for c in cfgs}
+    return {model_name(c): t for c, t in zip(cfgs, train_many(cfgs, store, desc="train CF-H models"))}
 
 
 def hyperparameter_comparisons(s: Settings, models: dict[str, Trained], store: Store | None = None) -> pd.DataFrame:
