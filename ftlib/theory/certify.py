@@ -9,8 +9,8 @@ layer ``layer`` (the layer fed by the Linear module ``W_l``) of width n₁::
         if q < q_min:            μ ← μ·μ_factor; continue                     ("raise μ")
         δ₀ = exp(−n₁ q d_KL(α ‖ p)), α = e^{2.5}·p                           (Prop. 3)
         if δ₀ > δ₀_max:          n₁ ← n₁ + n_step; continue                   ("raise n₁")
-        R3 = number of changes of W_l along the neuron axis                   (continuity criterion)
-        if R3 > C:               ψ ← ψ·ψ_factor; continue                     ("raise ψ")
+        R3 = derivative part of smooth(W_l) (the original's criterion)         (continuity, Eq. 1's R3)
+        if R3 ≥ C:               ψ ← ψ·ψ_factor; continue                     ("raise ψ"; C = 100)
         E Δ, Var Δ of the loss, per input, by Theorem 1 (b3)
         if mean E Δ ≥ ε:         output infeasible
         δ = mean_x min(1, Var Δ(x) / (ε − E Δ(x))²)                          (Prop. 5, averaged over inputs)
@@ -18,16 +18,18 @@ layer ``layer`` (the layer fed by the Linear module ``W_l``) of width n₁::
         R = ⌈2 log(1/δ_target) / log 3⌉                                        (median trick)
         output (R, n₁, λ, μ, ψ, δ) and the network
 
-Δ is the change of the per-input training loss (squared error of the linear output against the one-hot
-target, as the networks are trained) when the neurons of ``layer`` crash; ``x``/``y`` are the inputs on
+Δ is the change of the per-input loss (the mean squared error of the linear output against the one-hot
+target over the output units — the original's Keras MSE) when the neurons of ``layer`` crash; ``x``/``y`` are the inputs on
 which the certificate is computed (the paper: "works for a single input x but is easily extensible if
 the expressions in Propositions are replaced with expectations over inputs" — we average the
 per-input Chebyshev bounds, which bounds P_{x,ξ}{Δ ≥ ε} for x drawn from those inputs).
 
-The number of changes R3 = Σ_ij |W_{i+1,j} − W_ij| / Σ_j (max_i W_ij − min_i W_ij) counts how many times
-the incoming-weight profile t ↦ W(t, s) swings over its full range along the neuron axis (the paper's
-"number of changes" ∫|z′(t)|dt of a function z ∈ [0, 1], supplement Sec. 3); the correctness argument needs
-R3/n₁ ≪ 1 (supplement Sec. 6.1).
+R3 (:func:`derivative_changes`) is what the original TheAlgorithm.ipynb tests (``r['derivative'] >= 100``
+→ raise ψ): the derivative part of smooth(W₁) — Σ_ij |(D W)_ij| along the neuron axis, averaged over four
+finite-difference stencils — in raw weight units, the paper's number of changes C_d = Σ_ij |W_{i+1,j} − W_ij|
+(supplement Table 1) up to the stencils. It is grid-independent for a smooth profile (≈ ∫∫|∂_t w| with
+W_ij ≈ w(t, s)/n_in) but grows ∝ n₁·|W| for neuron-to-neuron noise, so it is met only by networks whose
+neighbouring neurons have nearly equal incoming weights. The paper's C = 100 is the original's threshold.
 
 :func:`check_certificate` measures the frequency of loss increase ≥ ε for the componentwise median of R
 independent copies (same weights, independent crashes) — the empirical test of the certificate.
@@ -50,8 +52,10 @@ from .tails import balance, incoming_weight_mass, kl_tail_bound
 
 
 def squared_error_rows(y: torch.Tensor, n_classes: int | None = None):
-    """The per-input loss ‖f(x) − onehot(y)‖² (or ‖f(x) − y‖² for float targets) as an ``output`` function
-    for :func:`ftlib.theory.first_order` / :func:`ftlib.theory.monte_carlo`: it receives rows in draw-major
+    """The per-input loss ‖f(x) − onehot(y)‖² / n_L (or with ``y`` for float targets) — the mean squared
+    error over the n_L output units, Keras' ``mean_squared_error`` on which the original defines Δ
+    (``get_mse_crash_data − get_mse_correct_data``) — as an ``output`` function for
+    :func:`ftlib.theory.first_order` / :func:`ftlib.theory.monte_carlo`: it receives rows in draw-major
     order ``(k·B, n_L)`` and returns ``(k·B, 1)``."""
     B = y.shape[0]
 
@@ -59,13 +63,54 @@ def squared_error_rows(y: torch.Tensor, n_classes: int | None = None):
         k = out.shape[0] // B
         t = y.view(B, -1).to(out.dtype) if y.is_floating_point() else \
             nn.functional.one_hot(y, n_classes or out.shape[1]).to(out.dtype)
-        return (out - t.repeat(k, 1)).pow(2).sum(1, keepdim=True)
+        return (out - t.repeat(k, 1)).pow(2).mean(1, keepdim=True)
 
     return loss_rows
 
 
+def central_difference(acc: int) -> list[float]:
+    """Central finite-difference coefficients of the first derivative with accuracy order ``acc`` (even),
+    ``acc + 1`` taps (what ``findiff.coefficients(deriv=1, acc=acc)['center']`` returns); ``acc = 0`` gives
+    the two-point ``[-1, 1]``."""
+    if acc == 0:
+        return [-1.0, 1.0]
+    if acc % 2:
+        raise ParameterError(f"central_difference: acc must be even, got {acc}")
+    m = acc // 2
+    c = [(-1) ** (k + 1) * math.factorial(m) ** 2 / (k * math.factorial(m - k) * math.factorial(m + k))
+         for k in range(1, m + 1)]
+    return [-v for v in reversed(c)] + [0.0] + c
+
+
+DERIVATIVE_STENCILS = (0, 4, 10, 14)  # the original continuity.py: derkern(size) for size in [0, 2, 5, 7]
+
+
+def derivative_changes(w: torch.Tensor) -> float:
+    """R3, the continuity criterion of the original Algorithm 1 (TheAlgorithm.ipynb, ``continuity(exp)
+    ['derivative']``, continuity.py's ``smoothness_scale_free``): for the weight ``(n_out, n_in)`` (rows =
+    neurons), Σ_ij |(D W)_ij| of the finite-difference derivative D along the neuron axis (TensorFlow 'SAME'
+    zero padding), averaged over the stencils of :data:`DERIVATIVE_STENCILS` (a stencil longer than n_out
+    counts 0, as in the original). The two-point stencil gives the paper's number of changes
+    C_d = Σ_ij |W_{i+1,j} − W_ij| (supplement Table 1) plus the border term Σ_j |W_{n,j}|. In raw weight
+    units (W_ij ≈ w(t, s)/n_in): ≈ ∫∫|∂_t w| for a smooth profile, independent of n_out."""
+    w = w.detach().double()
+    n = w.shape[0]
+    cols = w.t().unsqueeze(1)  # (n_in, 1, n_out)
+    total = 0.0
+    for acc in DERIVATIVE_STENCILS:
+        k = torch.tensor(central_difference(acc), dtype=torch.float64)
+        if n < k.numel():
+            continue
+        left = (k.numel() - 1) // 2
+        padded = torch.nn.functional.pad(cols, (left, k.numel() - 1 - left))
+        total += float(torch.nn.functional.conv1d(padded, k.view(1, 1, -1)).abs().sum())
+    return total / len(DERIVATIVE_STENCILS)
+
+
 def number_of_changes(w: torch.Tensor) -> float:
-    """R3: Σ_ij |W_{i+1,j} − W_ij| / Σ_j (max_i W_ij − min_i W_ij) for a weight ``(n_out, n_in)`` (rows = neurons)."""
+    """Σ_ij |W_{i+1,j} − W_ij| / Σ_j (max_i W_ij − min_i W_ij) for a weight ``(n_out, n_in)`` (rows = neurons):
+    how many times the profiles swing over their full range (a scale-free diagnostic; *not* Algorithm 1's
+    criterion, see :func:`derivative_changes`)."""
     w = w.detach().double()
     rng = (w.max(0).values - w.min(0).values).sum()
     return float(w.diff(dim=0).abs().sum() / rng.clamp_min(1e-300))
@@ -141,7 +186,7 @@ class Certified:
 def certify(train_network: Callable[[int, float, float, tuple], nn.Module], x: torch.Tensor, y: torch.Tensor, *,
             p: float, eps: float, delta: float, layer: str = "act1", n1: int = 100, n_step: int = 100,
             lam: float = 1e-8, mu: float = 1e-12, psi: tuple = (1e-8, 1e-6), q_min: float = 1e-2,
-            alpha: float | None = None, delta0_max: float = 1 / 6, max_changes: float = 10.0,
+            alpha: float | None = None, delta0_max: float = 1 / 6, max_changes: float = 100.0,
             mu_factor: float = 10.0, psi_factor: float = 10.0, lam_factor: float = 10.0, max_iter: int = 20,
             mc_draws: int = 0, seed: int = 0, on_iteration: Callable[[dict], None] | None = None) -> Certified:
     """Run Algorithm 1 (see the module docstring).
@@ -166,7 +211,7 @@ def certify(train_network: Callable[[int, float, float, tuple], nn.Module], x: t
         lin = feeding_linear(net, layer)
         q = balance(incoming_weight_mass(lin.weight))
         row = {"iteration": it, "n1": n1, "lambda": lam, "mu": mu, "psi": psi, "q": q, "delta0": math.nan,
-               "changes": math.nan, "mean": math.nan, "var": math.nan, "delta": math.nan, "R": math.nan,
+               "R3": math.nan, "mean": math.nan, "var": math.nan, "delta": math.nan, "R": math.nan,
                "mc_fail": math.nan, "mc_var": math.nan}
         stage, decision = "balance", ""
         if q < q_min:
@@ -179,10 +224,10 @@ def certify(train_network: Callable[[int, float, float, tuple], nn.Module], x: t
                 decision = f"δ₀ = {d0:.3g} > {delta0_max:.3g}: raise n₁"
                 n1 += n_step
             else:
-                row["changes"] = ch = number_of_changes(lin.weight)
+                row["R3"] = ch = derivative_changes(lin.weight)
                 stage = "continuity"
-                if ch > max_changes:
-                    decision = f"R3 = {ch:.3g} > C = {max_changes:g}: raise ψ"
+                if ch >= max_changes:
+                    decision = f"R3 = {ch:.4g} ≥ C = {max_changes:g}: raise ψ"
                     psi = tuple(v * psi_factor for v in psi)
                 else:
                     stage = "Chebyshev (Prop. 5)"
@@ -218,7 +263,7 @@ def certify(train_network: Callable[[int, float, float, tuple], nn.Module], x: t
         if cert is not None or decision.endswith("infeasible"):
             break
     trace = pd.DataFrame(rows)
-    cols = ["iteration", "stage", "n1", "lambda", "mu", "psi", "q", "delta0", "changes", "mean", "var", "delta", "R",
+    cols = ["iteration", "stage", "n1", "lambda", "mu", "psi", "q", "delta0", "R3", "mean", "var", "delta", "R",
             "decision"]
     trace = trace[cols + [c for c in trace.columns if c not in cols]]
     if cert is None:
@@ -245,7 +290,7 @@ def check_certificate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: flo
     was = model.training
     model.eval()
     base_out = model(x)
-    base = loss(base_out)[:, 0].double()
+    base = loss(base_out)[:, 0].double()  # mean over the output units
     B = x.shape[0]
     fails, single_fails, done, k = 0, 0, 0, 0
     while done < trials:
@@ -254,11 +299,11 @@ def check_certificate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: flo
         d = mc.samples[:t * R].reshape(t, R, B, -1).double()  # Δ of the output of every copy
         outs = base_out.double().unsqueeze(0).unsqueeze(0) + d  # (t, R, B, n_L)
         tgt = nn.functional.one_hot(y, outs.shape[-1]).double() if not y.is_floating_point() else y.view(B, -1).double()
-        copy_loss = (outs - tgt).pow(2).sum(-1)  # (t, R, B)
+        copy_loss = (outs - tgt).pow(2).mean(-1)  # (t, R, B): MSE over the output units, as squared_error_rows
         single_fails += int((copy_loss - base >= eps).sum())
         srt = outs.sort(1).values
         med = 0.5 * (srt[:, (R - 1) // 2] + srt[:, R // 2])  # (t, B, n_L)
-        med_loss = (med - tgt).pow(2).sum(-1)
+        med_loss = (med - tgt).pow(2).mean(-1)
         fails += int((med_loss - base >= eps).sum())
         done += t
         k += 1
