@@ -19,14 +19,25 @@ neuron i of the layer), in the continuous limit ``W_ij ≈ w(t_i, s_j) / n_in``:
 * ``C1 = Σ_ij |W_{i+1,j} − W_{ij}|`` ≈ ∫∫ |∂_t w| dt ds (neighbouring *output* neurons use each input alike);
 * ``C2 = (n_in / n_out) Σ_ij |W_{i,j+1} − W_{ij}|`` ≈ ∫∫ |∂_s w| (neighbouring *input* neurons are used alike;
   the paper's C2 = n0/n1 Σ |W_ij − W_{i,j+1}|);
-* ``C3 = Σ_ij |(G_σ ∗ W)_{ij} − W_{ij}|``: the residual after convolving every column with a Gaussian of
-  width σ = n_out / 20 neurons along the neuron axis (reflecting borders, truncated at 3σ).
+* ``C3 = ½ Σ_{m ∈ {20, 10}} Σ_j mean_i |(G_{n_out//m} ∗ W)_{ij} − W_{ij}|``: the residual after smoothing every
+  column along the neuron axis with a normalized Gaussian of ``k = n_out // m`` taps spanning ±3σ
+  (tap t = Φ(x_{t+1}) − Φ(x_t) on ``x = linspace(−3, 3, k + 1)``, so σ = k/6 neurons: n_out/120 and n_out/60),
+  zero ("SAME") padding at the borders, *averaged* over the neurons i and summed over the inputs j, then
+  averaged over the two kernels; a kernel of ≤ 1 tap (n_out < 20 resp. 40) or longer than n_out counts 0.
 
-All three are invariant under refining the neuron grid (n → k·n with interpolated weights), so one ψ
-works for every width. Our choice where the original code (continuity.py, not available to us)
-used finite differences over 2, 4/5, 7, 10, 14 points and Gaussian widths n_out/20 and n_out/10:
-first differences (2 points) and the single width n_out/20; :func:`smoothness` takes ``sigma_frac``
-to change it. The paper's ψ = (10⁻⁴, 10⁻²) is "(derivatives, smoothing)"; in :mod:`ftlib.training`,
+This is the supplement's Sec. 3 "Explicit regularization" term for "smoothing" (the second entry of
+ψ = (10⁻⁴, 10⁻²), "(derivatives, smoothing)") exactly as the original code defines it (continuity.py,
+``smoothness_scale_free``: ``gkern(size)`` for ``size in [n_out // 20, n_out // 10]``, ``conv_loss(...,
+subtract=True, reduce=tf.reduce_mean)`` over axis 0, then the mean of the two). One deviation: the original's
+``gkern(2)`` returns the difference kernel ``[-1, 1]`` (a shortcut meant for its derivative kernels), so for
+40 ≤ n_out < 60 its first smoothing term is |(D W) − W|; we use the 2-tap Gaussian ``[½, ½]`` there.
+All three terms are invariant under refining the neuron grid (n → k·n with interpolated weights, W ~ 1/n_in),
+so one ψ works for every width; C3 is O(1) per layer, not O(n_out) (an earlier version of ours summed over
+the neurons with σ = n_out/20, ≈ n_out times stronger at the same ψ_S).
+Our choice where the original's *derivative* part averages Σ_ij |(D W)_ij| over 2-, 5-, 11- and 15-point
+stencils: the training penalty C1 uses first differences (2 points) only; Algorithm 1's criterion R3
+(:func:`ftlib.theory.certify.derivative_changes`) uses the original's four stencils.
+The paper's ψ = (10⁻⁴, 10⁻²) is "(derivatives, smoothing)"; in :mod:`ftlib.training`,
 ``continuity=(ψ_D, ψ_S)`` weights C1 (and C2) by ψ_D and C3 by ψ_S, as the paper says C2 was unused
 (``continuity=(ψ_D, ψ_S, ψ_2)`` sets C2's weight separately).
 
@@ -37,8 +48,6 @@ activations, default every activation module, as :func:`ftlib.theory.first_order
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
@@ -57,39 +66,50 @@ def first_differences(w: torch.Tensor, dim: int = 0) -> torch.Tensor:
     return w.diff(dim=dim).abs().sum()
 
 
-def gaussian_kernel(sigma: float, dtype=torch.float32) -> torch.Tensor:
-    """A normalized 1-D Gaussian of width ``sigma`` (in neurons), truncated at ±3σ (at least ±1), shape ``(2r+1,)``."""
-    r = max(1, int(math.ceil(3 * sigma)))
-    t = torch.arange(-r, r + 1, dtype=torch.float64)
-    k = torch.exp(-0.5 * (t / max(sigma, 1e-12)) ** 2)
+SMOOTHING_DIVISORS = (20, 10)
+"""C3's kernels have ``n_out // m`` taps for m in these (the original's ``[n_out // 20, n_out // 10]``)."""
+
+
+def gaussian_kernel(size: int, dtype=torch.float32) -> torch.Tensor:
+    """The original's ``gkern(size)``: a normalized Gaussian of ``size`` taps spanning ±3σ (σ = size/6 taps),
+    tap t = Φ(x_{t+1}) − Φ(x_t) for ``x = linspace(−3, 3, size + 1)``; shape ``(size,)``."""
+    if size < 1:
+        raise ParameterError(f"gaussian_kernel: need at least one tap, got {size}")
+    x = torch.linspace(-3.0, 3.0, size + 1, dtype=torch.float64)
+    k = torch.special.ndtr(x).diff()
     return (k / k.sum()).to(dtype)
 
 
-def gaussian_residual(w: torch.Tensor, sigma_frac: float = 1 / 20) -> torch.Tensor:
-    """C3: Σ_ij |(G_σ ∗ W)_ij − W_ij| with σ = ``sigma_frac`` · n_out, smoothing along the neuron axis
-    (dim 0) of ``w`` ``(n_out, n_in)``; reflecting borders. 0 for a single neuron."""
+def same_conv(w: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Every column of ``w`` ``(n_out, n_in)`` cross-correlated with ``kernel`` along the neuron axis with
+    TensorFlow's "SAME" zero padding ((k−1)//2 zeros before, the rest after); shape ``(n_out, n_in)``."""
+    k = kernel.numel()
+    left = (k - 1) // 2
+    cols = F.pad(w.t().unsqueeze(1), (left, k - 1 - left))  # (n_in, 1, n_out + k − 1)
+    return F.conv1d(cols, kernel.to(w.dtype).to(w.device).view(1, 1, -1)).squeeze(1).t()
+
+
+def gaussian_residual(w: torch.Tensor, divisors: tuple[int, ...] = SMOOTHING_DIVISORS) -> torch.Tensor:
+    """C3 of ``w`` ``(n_out, n_in)`` (see the module docstring): the mean over ``divisors`` m of
+    Σ_j mean_i |(G_{n_out//m} ∗ W)_{ij} − W_{ij}|, Gaussian kernels of ``n_out // m`` taps along the neuron
+    axis with zero padding; a kernel of ≤ 1 tap or longer than n_out contributes 0."""
     n_out = w.shape[0]
-    if n_out < 2:
-        return w.sum() * 0.0
-    sigma = max(sigma_frac * n_out, 0.5)
-    k = gaussian_kernel(sigma, w.dtype).to(w.device)
-    r = (k.numel() - 1) // 2
-    cols = w.t().unsqueeze(1)  # (n_in, 1, n_out): every column is a 1-D signal over neurons
-    if r >= n_out:  # reflect padding needs r < n_out: replicate instead
-        padded = F.pad(cols, (r, r), mode="replicate")
-    else:
-        padded = F.pad(cols, (r, r), mode="reflect")
-    smooth = F.conv1d(padded, k.view(1, 1, -1)).squeeze(1).t()  # (n_out, n_in)
-    return (smooth - w).abs().sum()
+    total = w.sum() * 0.0
+    for m in divisors:
+        size = n_out // int(m)
+        if size <= 1 or size > n_out:
+            continue
+        total = total + (same_conv(w, gaussian_kernel(size, w.dtype)) - w).abs().mean(0).sum()
+    return total / len(divisors)
 
 
-def continuity_terms(w: torch.Tensor, sigma_frac: float = 1 / 20) -> dict[str, torch.Tensor]:
+def continuity_terms(w: torch.Tensor, divisors: tuple[int, ...] = SMOOTHING_DIVISORS) -> dict[str, torch.Tensor]:
     """``{"C1", "C2", "C3"}`` of one weight ``(n_out, n_in)`` (see the module docstring), differentiable."""
     if w.dim() != 2:
         raise ParameterError(f"continuity: expected a 2-D (n_out, n_in) weight, got shape {tuple(w.shape)}")
     n_out, n_in = w.shape
     return {"C1": first_differences(w, 0), "C2": (n_in / n_out) * first_differences(w, 1),
-            "C3": gaussian_residual(w, sigma_frac)}
+            "C3": gaussian_residual(w, divisors)}
 
 
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
@@ -97,7 +117,8 @@ def linear_layers(model: nn.Module) -> list[nn.Linear]:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
-def smoothness(model: nn.Module, weights: tuple[float, ...] = (1.0, 1.0), sigma_frac: float = 1 / 20) -> torch.Tensor:
+def smoothness(model: nn.Module, weights: tuple[float, ...] = (1.0, 1.0),
+               divisors: tuple[int, ...] = SMOOTHING_DIVISORS) -> torch.Tensor:
     """smooth(W) summed over the layers of a Definition 1 network (see the module docstring for which
     layer gets which term): ``weights = (ψ_D, ψ_S)`` → ψ_D·(C1 + C2) + ψ_S·C3, or ``(ψ_D, ψ_S, ψ_2)`` →
     ψ_D·C1 + ψ_2·C2 + ψ_S·C3. A scalar tensor (differentiable)."""
@@ -113,7 +134,7 @@ def smoothness(model: nn.Module, weights: tuple[float, ...] = (1.0, 1.0), sigma_
             if psi_d:
                 total = total + psi_d * first_differences(w, 0)
             if psi_s:
-                total = total + psi_s * gaussian_residual(w, sigma_frac)
+                total = total + psi_s * gaussian_residual(w, divisors)
         if k > 0 and psi_2:  # columns are hidden neurons
             total = total + psi_2 * (w.shape[1] / w.shape[0]) * first_differences(w, 1)
     return total

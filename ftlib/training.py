@@ -46,9 +46,11 @@ class TrainConfig:
     ``n_train = 0`` means the whole training split. ``loss`` is ``"ce"``
     (softmax cross-entropy) or ``"mse"``. ``output`` says what the MSE is taken
     on: ``"softmax"`` (default: ‖softmax(f(x)) − onehot(y)‖², the form
-    adversarial_ft writes for Phase II) or ``"linear"`` (‖f(x) − t‖² on the raw
-    network output, continuous_limit's Keras setting, with t = onehot(y) for
-    class labels and t = y for float regression targets such as Boston's).
+    adversarial_ft writes for Phase II, summed over the classes) or ``"linear"``
+    (‖f(x) − t‖² / n_L on the raw network output: the squared error *averaged*
+    over the n_L output units, continuous_limit's Keras ``'mse'`` — the original
+    code's loss, against which the paper's λ, μ, ψ are set — with t = onehot(y)
+    for class labels and t = y for float regression targets such as Boston's).
     With regression targets ``train_acc`` is NaN (accuracy is undefined).
     ``optimizer`` is ``"adam"`` (default) or ``"adadelta"`` (computation_failures;
     Keras' settings: ``lr`` is the Adadelta step multiplier, 1.0 in Keras, with
@@ -223,7 +225,7 @@ def _loss(logits: torch.Tensor, y: torch.Tensor, kind: str, output: str = "softm
     if output == "linear":
         target = y.view_as(logits).to(logits.dtype) if y.is_floating_point() else \
             F.one_hot(y, logits.shape[1]).to(logits.dtype)
-        return (logits - target).pow(2).sum(1).mean()
+        return (logits - target).pow(2).mean(1).mean()  # Keras 'mse': mean over the output units
     return (logits.softmax(1) - F.one_hot(y, logits.shape[1]).to(logits.dtype)).pow(2).sum(1).mean()
 
 

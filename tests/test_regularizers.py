@@ -49,7 +49,11 @@ def test_variance_penalty_gradient_matches_finite_differences():
 def test_continuity_zero_for_constant_neighbours_and_positive_otherwise():
     w = torch.ones(20, 1) * torch.randn(1, 9)  # every neuron (row) has the same incoming weights
     t = R.continuity_terms(w)
-    assert float(t["C1"]) == 0.0 and float(t["C3"]) == pytest.approx(0.0, abs=1e-5)
+    assert float(t["C1"]) == 0.0
+    # C3 pads with zeros (the original's TensorFlow "SAME"): a constant profile leaves only the border
+    # residual; n_out = 20 → kernels of 20 // 20 = 1 tap (counts 0) and 20 // 10 = 2 taps ([½, ½], one zero
+    # after the last neuron) → ½ · Σ_j (½ |w_j| / 20)
+    assert float(t["C3"]) == pytest.approx(0.5 * float(w[0].abs().sum()) * 0.5 / 20, rel=1e-5)
     w2 = torch.randn(20, 1) * torch.ones(1, 9)  # every neuron uses all its inputs alike
     assert float(R.continuity_terms(w2)["C2"]) == 0.0
     rough = torch.randn(20, 9)
@@ -58,6 +62,51 @@ def test_continuity_zero_for_constant_neighbours_and_positive_otherwise():
     # a smooth profile over neurons has a much smaller C1 than a rough one of the same size
     smooth = torch.sin(torch.linspace(0, 3, 20)).unsqueeze(1) * torch.ones(1, 9)
     assert float(R.continuity_terms(smooth)["C1"]) < 0.2 * float(R.continuity_terms(rough)["C1"])
+
+
+def _c3_reference(w, divisors=(20, 10)):
+    """C3 written out from the original's definition (continuity.py): gkern(size) = diff of the normal CDF on
+    linspace(-3, 3, size + 1), normalized; TensorFlow 'SAME' zero padding ((k-1)//2 before); |conv - W|
+    averaged over the neurons, summed over the inputs; averaged over the sizes n_out//20 and n_out//10."""
+    n, m = w.shape
+    terms = []
+    for d in divisors:
+        k = n // d
+        if k <= 1 or k > n:
+            terms.append(0.0)
+            continue
+        x = [-3 + 6 * t / k for t in range(k + 1)]
+        cdf = [0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x]
+        ker = [cdf[t + 1] - cdf[t] for t in range(k)]
+        ker = [v / sum(ker) for v in ker]
+        left = (k - 1) // 2
+        tot = 0.0
+        for j in range(m):
+            for i in range(n):
+                conv = sum(ker[t] * float(w[i - left + t, j]) for t in range(k) if 0 <= i - left + t < n)
+                tot += abs(conv - float(w[i, j])) / n
+        terms.append(tot)
+    return sum(terms) / len(terms)
+
+
+@pytest.mark.parametrize("n_out", [20, 45, 60, 101, 130])
+def test_c3_matches_the_original_definition(n_out):
+    torch.manual_seed(n_out)
+    w = torch.randn(n_out, 3, dtype=torch.float64)
+    assert float(R.gaussian_residual(w)) == pytest.approx(_c3_reference(w), rel=1e-9)
+    k = R.gaussian_kernel(6, torch.float64)  # 6 taps over ±3σ: σ = 1 tap, symmetric, normalized
+    assert float(k.sum()) == pytest.approx(1.0) and torch.allclose(k, k.flip(0))
+    assert R.gaussian_residual(torch.randn(19, 4)).item() == 0.0  # both kernels ≤ 1 tap
+
+
+def test_c3_is_a_mean_over_neurons_not_a_sum():
+    """White noise of the same per-entry size: C3 stays O(1) as n_out grows 8× (the wider kernels remove a
+    little more of the noise, but each neuron's residual is < its |W|); a sum over neurons would grow 8×,
+    i.e. make ψ_S n_out times stronger than the original's."""
+    torch.manual_seed(3)
+    small, big = (float(R.gaussian_residual(torch.randn(n, 50, dtype=torch.float64) / 50)) for n in (100, 800))
+    assert small < big < 1.5 * small
+    assert big < 50 * math.sqrt(2 / math.pi) / 50  # < Σ_j E|W_ij| = 50 · E|N(0,1)| / 50
 
 
 def test_continuity_is_invariant_under_grid_refinement():
@@ -70,6 +119,10 @@ def test_continuity_is_invariant_under_grid_refinement():
     a, b = R.continuity_terms(grid(50, 40)), R.continuity_terms(grid(200, 160))
     for k in ("C1", "C2"):
         assert float(a[k]) == pytest.approx(float(b[k]), rel=0.05)
+    # C3's kernels scale with n_out (σ = n_out/120, n_out/60) and it averages over neurons: also invariant
+    # (converging as the integer tap counts n_out//20, n_out//10 approach n_out/20, n_out/10)
+    c, d = R.continuity_terms(grid(800, 40)), R.continuity_terms(grid(1600, 160))
+    assert float(c["C3"]) == pytest.approx(float(d["C3"]), rel=0.1)
 
 
 def test_continuity_gradient_matches_autograd_finite_differences():

@@ -107,7 +107,13 @@ def test_linear_output_mse_option():
     assert TrainConfig(arch="aft_arch1", dataset="fashion_mnist", epochs=1).output == "softmax"
     out = torch.tensor([[0.5, -1.0, 2.0]])
     lab = torch.tensor([2])
-    assert training._loss(out, lab, "mse", "linear").item() == pytest.approx(0.25 + 1.0 + 1.0)
+    # the linear-output MSE is the MEAN over the output units (Keras' 'mse', continuous_limit's original
+    # loss): a sum would make the data loss n_L times larger, i.e. every Eq. 1 regularizer (λ, μ, ψ)
+    # n_L times weaker than in the paper
+    assert training._loss(out, lab, "mse", "linear").item() == pytest.approx((0.25 + 1.0 + 1.0) / 3)
+    batch = torch.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, 0.0]])
+    assert training._loss(batch, torch.tensor([2, 0]), "mse", "linear").item() == pytest.approx(
+        torch.nn.functional.mse_loss(batch, torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])).item())
     assert training._loss(out, lab, "mse").item() == pytest.approx(
         (out.softmax(1) - torch.tensor([[0.0, 0.0, 1.0]])).pow(2).sum().item())
     assert training._loss(torch.tensor([[3.0], [1.0]]), torch.tensor([1.0, 1.0]), "mse", "linear").item() == \
