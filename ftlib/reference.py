@@ -18,6 +18,11 @@ PAPERS: dict[str, str] = {
     "snn_patterns": "Fault-tolerant training of spiking neural networks with adversarial-attack pattern generation",
 }
 
+STUDIES: dict[str, str] = {
+    "beyond": "Beyond the papers: which training method for which hardware fault, and can the damage be predicted?",
+}
+"""Chapters of the book's own study (no paper): their rows are findings with a confidence, not comparisons."""
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -176,6 +181,26 @@ _REFS = [
                "HSF FIR 0.05": {0.2: (1856.91, 2552.15, 1341.46, 13, 27.76), 0.3: (1839.59, 2557.41, 868.36, 8, 52.80),
                                 0.4: (1829.27, 2590.57, 774.41, 7, 57.67), 0.5: (1678.04, 2350.01, 1298.80, 14, 22.60)}},
               section="snn_patterns/convergence"),
+]
+
+# Beyond the papers: findings of the book's own study (no paper value; the verdict is the finding's confidence)
+_MF, _TH = "beyond/methods_faults", "beyond/theory"
+_REFS += [
+    Reference("BEY-RANK", "beyond", "training methods differ in fault tolerance across all fault models (ranking, Friedman)",
+              section=_MF),
+    Reference("BEY-BEST", "beyond", "the top-ranked method retains more accuracy than no regularization", section=_MF),
+    Reference("BEY-AFT", "beyond", "adversarial_ft's claim beyond stuck-at-0: the two-phase method beats L1 and L2 "
+              "under the other fault models", section=_MF),
+    Reference("BEY-FAT", "beyond", "fault-aware training transfers to fault models it was not trained with",
+              section=_MF),
+    Reference("BEY-REG", "beyond", "continuous_limit's Var Δ regularizer protects against Bernoulli crashes (its "
+              "target) and against the other fault models", section=_MF),
+    Reference("BEY-TRADE", "beyond", "robustness costs clean accuracy (trade-off over all models)", section=_MF),
+    Reference("BEY-B3", "beyond", "continuous_limit's first-order Var Δ (b3) ranks models by their damage under "
+              "Bernoulli crashes", section=_TH),
+    Reference("BEY-B3X", "beyond", "b3 ranks models by their damage under the other fault models", section=_TH),
+    Reference("BEY-GEN", "beyond", "adversarial_ft's hypothesis over the whole population: lower generalization "
+              "error, more fault tolerance", section=_TH),
 ]
 
 REFERENCES: dict[str, Reference] = {r.id: r for r in _REFS}

@@ -30,7 +30,23 @@ NOT_REPRODUCED = "not reproduced"
 SMOKE = "smoke run: not meaningful"
 NOT_YET = "not yet reproduced"
 NOT_RUNNABLE = "not runnable here"
-VERDICTS = (REPRODUCED, PARTLY, CLOSE, NOT_REPRODUCED, SMOKE, NOT_RUNNABLE, NOT_YET)
+STRONG = "strong evidence"
+WEAK = "weak evidence"
+NO_EVIDENCE = "no evidence"
+EVIDENCE = (STRONG, WEAK, NO_EVIDENCE)
+"""Verdicts of a *finding* (the "beyond the papers" study: no paper value to compare with): the confidence
+of the finding, from the p-value of its test (:func:`evidence_verdict`)."""
+VERDICTS = (REPRODUCED, PARTLY, CLOSE, NOT_REPRODUCED, STRONG, WEAK, NO_EVIDENCE, SMOKE, NOT_RUNNABLE, NOT_YET)
+
+
+def evidence_verdict(p_value: float) -> str:
+    """The confidence of a finding from the p-value of its (directional) test: ``strong evidence`` when
+    p < 0.01, ``weak evidence`` when p < 0.05, else ``no evidence`` (also for NaN)."""
+    if p_value == p_value and p_value < 0.01:
+        return STRONG
+    if p_value == p_value and p_value < 0.05:
+        return WEAK
+    return NO_EVIDENCE
 
 
 @dataclass
@@ -58,6 +74,8 @@ def combined_verdict(verdicts: list[str]) -> str:
     if all(v == NOT_RUNNABLE for v in verdicts):
         return NOT_RUNNABLE
     verdicts = [v for v in verdicts if v != NOT_RUNNABLE]
+    if all(v in EVIDENCE for v in verdicts):  # a finding: as strong as its weakest row
+        return max(verdicts, key=EVIDENCE.index)
     if all(v == REPRODUCED for v in verdicts):
         return REPRODUCED
     if any(v in (REPRODUCED, CLOSE) for v in verdicts):
@@ -183,7 +201,9 @@ class Report:
             rows = [r for r in self.rows if r.id == id_]
             v = combined_verdict([r.verdict for r in rows])
             ok = sum(r.verdict == REPRODUCED for r in rows)
-            lines.append(f"- **{id_}**: {v} ({ok} of {len(rows)} comparisons within tolerance; "
+            what = (f"the weakest of {len(rows)} {'row' if len(rows) == 1 else 'rows'}" if v in EVIDENCE else
+                    f"{ok} of {len(rows)} comparisons within tolerance")
+            lines.append(f"- **{id_}**: {v} ({what}; "
                          f"profile {self.settings.profile}, {time.perf_counter() - self._t0:.0f} s)")
         return Markdown("\n".join(lines))
 
@@ -199,6 +219,15 @@ class Report:
         """Add a comparison of a qualitative claim; ``holds`` says whether our run shows it."""
         reference.get(id_)
         row = Comparison(id_, claim, paper, ours, None, self._verdict(REPRODUCED if holds else NOT_REPRODUCED), note)
+        self.rows.append(row)
+        return row
+
+    def finding(self, id_: str, claim: str, ours: Any, p_value: float, note: str = "") -> Comparison:
+        """Add a finding of the study beyond the papers (no paper value): its verdict is its confidence,
+        :func:`evidence_verdict` of ``p_value`` (the p-value of the test of the claim as stated)."""
+        reference.get(id_)
+        row = Comparison(id_, claim, None, ours, None, self._verdict(evidence_verdict(p_value)),
+                         note or f"p = {p_value:.3g}")
         self.rows.append(row)
         return row
 

@@ -14,15 +14,15 @@ from collections import Counter
 from pathlib import Path
 
 from . import config, reference
-from .report import (NOT_REPRODUCED, NOT_RUNNABLE, NOT_YET, PARTLY, REPRODUCED, SMOKE, combined_verdict,
-                     load_records)
+from .report import (NO_EVIDENCE, NOT_REPRODUCED, NOT_RUNNABLE, NOT_YET, PARTLY, REPRODUCED, SMOKE, STRONG, WEAK,
+                     combined_verdict, load_records)
 
 BADGES = {REPRODUCED: "✓", PARTLY: "◐", NOT_REPRODUCED: "✗", "close": "◐", SMOKE: "∅", NOT_RUNNABLE: "⊘",
-          NOT_YET: "…"}
+          NOT_YET: "…", STRONG: "●", WEAK: "◑", NO_EVIDENCE: "○"}
 """One symbol per verdict, used on every page that shows verdicts (plain Unicode that common fonts have:
 colour emoji showed as empty boxes in a browser without an emoji font)."""
 
-ORDER = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_RUNNABLE, SMOKE, NOT_YET)
+ORDER = (REPRODUCED, PARTLY, NOT_REPRODUCED, STRONG, WEAK, NO_EVIDENCE, NOT_RUNNABLE, SMOKE, NOT_YET)
 """The order in which the scoreboard groups the ids of a paper."""
 
 SUMMARY = "book/_generated/summary.md"
@@ -93,7 +93,10 @@ def render(table: list[dict]) -> str:
         "**reproduced** when every comparison is within its stated tolerance, **partly reproduced** when some are, "
         "**not reproduced** when none is. Numbers made by the `smoke` profile are never verdicts; "
         "**not runnable here** marks claims these machines cannot check (e.g. they need a GPU). "
-        "The *gap* is ours − paper, for numeric claims only.",
+        "The *gap* is ours − paper, for numeric claims only. "
+        "The last part, **beyond the papers**, lists the findings of the book's own study: they have no paper "
+        "value, and their verdict is the finding's confidence (**strong evidence**: its test gives p < 0.01, "
+        "**weak evidence**: p < 0.05, **no evidence** otherwise).",
         "",
         f"Built from the profile(s): {', '.join(f'`{p}`' for p in profiles) if profiles else 'none yet'}.",
         "",
@@ -101,10 +104,11 @@ def render(table: list[dict]) -> str:
         "|---|---|",
     ]
     lines += [f"| {_badge(v)} | {counts[v]} |" for v in ORDER if counts[v]]
-    for paper, title in reference.PAPERS.items():
+    for paper, title in {**reference.PAPERS, **reference.STUDIES}.items():
         mine = [r for r in table if r["paper"] == paper]
         paper_counts = Counter(r["verdict"] for r in mine)
-        lines += ["", f"({_label(paper)})=", f"## {paper}", "", f"*{_cell(title)}*", "",
+        heading = "beyond the papers" if paper in reference.STUDIES else paper
+        lines += ["", f"({_label(paper)})=", f"## {heading}", "", f"*{_cell(title)}*", "",
                   " · ".join(f"{_badge(v)}: {paper_counts[v]}" for v in ORDER if paper_counts[v])]
         for verdict in ORDER:
             group = [r for r in mine if r["verdict"] == verdict]
@@ -158,7 +162,7 @@ def render_summary(table: list[dict], records: list[dict]) -> str:
                   "See {doc}`/book/rerun` to build it."]
     lines += ["", "| paper | " + " | ".join(_badge(v) for v in shown) + " | ids |",
               "|---|" + "---|" * (len(shown) + 1)]
-    for paper in reference.PAPERS:
+    for paper in {**reference.PAPERS, **reference.STUDIES}:
         mine = Counter(r["verdict"] for r in table if r["paper"] == paper)
         lines.append(f"| {{ref}}`{paper} <{_label(paper)}>` | " + " | ".join(str(mine[v]) for v in shown)
                      + f" | {sum(mine.values())} |")

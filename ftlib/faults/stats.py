@@ -105,3 +105,23 @@ def summarize(table: pd.DataFrame, value: str, by: str = "rate", level: float = 
     for key, group in table.groupby(by, sort=True):
         rows.append({by: key, **mean_ci(group[value].to_numpy(), level)})
     return pd.DataFrame(rows, columns=[by, "n", "mean", "std", "ci_low", "ci_high", "ci_halfwidth"])
+
+
+def paired_t(a, b, level: float = 0.95) -> dict[str, float]:
+    """Paired comparison of two equal-length samples (e.g. two methods on the same seeds): the mean of
+    ``a − b`` with its two-sided t interval (``n, mean, std, ci_low, ci_high, ci_halfwidth``, as
+    :func:`mean_ci`) and the two-sided ``p_value`` of "mean difference = 0" (NaN with fewer than 2 pairs;
+    0 or 1 for a constant nonzero or zero difference)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if d.ndim != 1:
+        raise ValueError(f"paired_t: need two 1-D samples of equal length, got shapes {np.shape(a)}, {np.shape(b)}")
+    out = mean_ci(d, level)
+    n = out["n"]
+    if n < 2:
+        out["p_value"] = math.nan
+    elif out["std"] == 0:
+        out["p_value"] = 1.0 if out["mean"] == 0 else 0.0
+    else:
+        t = out["mean"] / (out["std"] / math.sqrt(n))
+        out["p_value"] = 2.0 * (1.0 - t_cdf(abs(t), n - 1))
+    return out
