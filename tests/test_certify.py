@@ -83,6 +83,7 @@ def test_certify_loop_trace_and_decisions():
     assert tr.decision.iloc[0].endswith("raise ψ") and "done" in tr.decision.iloc[-1]
     c = out.certificate
     assert c.feasible and c.R == 21 and c.n1 == 200 and c.psi == pytest.approx((1e-6, 1e-4))
+    assert c.psi == (1e-6, 1e-4)  # exactly: every raise is rounded to 12 significant digits (no 9.999e-07)
     assert c.delta <= 1 / 3 and math.isfinite(c.var)
     for col in ("q", "delta0", "mean", "var", "delta", "decision", "mc_fail", "mc_var", "theory_var"):
         assert col in tr.columns

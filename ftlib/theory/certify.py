@@ -183,6 +183,11 @@ class Certified:
     trace: pd.DataFrame
 
 
+def _times(v: float, factor: float) -> float:
+    """v·factor rounded to 12 significant digits (ten raises of 1e-8 give 1e-2, not 0.009999999999999998)."""
+    return float(f"{v * factor:.12g}")
+
+
 def certify(train_network: Callable[[int, float, float, tuple], nn.Module], x: torch.Tensor, y: torch.Tensor, *,
             p: float, eps: float, delta: float, layer: str = "act1", n1: int = 100, n_step: int = 100,
             lam: float = 1e-8, mu: float = 1e-12, psi: tuple = (1e-8, 1e-6), q_min: float = 1e-2,
@@ -216,7 +221,7 @@ def certify(train_network: Callable[[int, float, float, tuple], nn.Module], x: t
         stage, decision = "balance", ""
         if q < q_min:
             decision = f"q = {q:.3g} < {q_min:g}: raise μ"
-            mu *= mu_factor
+            mu = _times(mu, mu_factor)
         else:
             row["delta0"] = d0 = kl_tail_bound(n1, q, alpha, p)
             stage = "width (Prop. 3)"
@@ -228,7 +233,7 @@ def certify(train_network: Callable[[int, float, float, tuple], nn.Module], x: t
                 stage = "continuity"
                 if ch >= max_changes:
                     decision = f"R3 = {ch:.4g} ≥ C = {max_changes:g}: raise ψ"
-                    psi = tuple(v * psi_factor for v in psi)
+                    psi = tuple(_times(v, psi_factor) for v in psi)
                 else:
                     stage = "Chebyshev (Prop. 5)"
                     mean, var = loss_moments(net, x, y, p, layer)
@@ -240,7 +245,7 @@ def certify(train_network: Callable[[int, float, float, tuple], nn.Module], x: t
                         if dl > 1 / 3:
                             decision = f"δ = {dl:.3g} > 1/3: raise n₁ and λ"
                             n1 += n_step
-                            lam *= lam_factor
+                            lam = _times(lam, lam_factor)
                         else:
                             row["R"] = R = repetitions(delta)
                             decision = f"δ = {dl:.3g} ≤ 1/3: done, R = {R}"
