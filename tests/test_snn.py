@@ -119,3 +119,50 @@ def test_encoding_is_deterministic_per_seed():
     b, ob = _hidden(m, x, seed=11)
     c, _ = _hidden(m, x, seed=12)
     assert torch.equal(a, b) and torch.equal(oa, ob) and not torch.equal(a, c)
+
+
+class _Rows:
+    """Collects what compare_accuracy reports (duck-types ftlib.report.Report)."""
+
+    def __init__(self):
+        self.rows = []
+
+    def numeric(self, id_, claim, paper, ours, tol, note=""):
+        self.rows.append((id_, claim, None))
+
+    def qualitative(self, id_, claim, paper, ours, holds, note=""):
+        self.rows.append((id_, claim, holds))
+
+
+def _tables(gain: float, noise: float):
+    import numpy as np
+    import pandas as pd
+
+    from ftlib.experiments import snn_patterns as snnp
+
+    rng = np.random.default_rng(0)
+    clean = pd.DataFrame([{"fault": "—", "model": "baseline", "accuracy": 0.95}] + [
+        {"fault": k, "model": m, "accuracy": 0.95} for k in ("HSF", "NASF") for m in snnp.MODEL_LABELS[1:]])
+    rows = []
+    for kind, ratios in (("HSF", (0.2, 0.5)), ("NASF", (0.03, 0.15))):
+        for r in ratios:
+            base = rng.normal(0.7, 0.05, 8)  # per-instance difficulty, shared by every model
+            for i, m in enumerate(snnp.MODEL_LABELS):
+                shift = {"baseline": 0.0, "previous": 0.02}.get(m.split()[0], 0.02 + gain)
+                acc = base + shift + rng.normal(0, noise, 8)
+                rows += [{"fault": kind, "ratio": r, "model": m, "instance": j, "accuracy": a}
+                         for j, a in enumerate(acc)]
+    return clean, pd.DataFrame(rows)
+
+
+def test_proposed_beats_previous_needs_a_significant_paired_difference():
+    """The Table 4 claim holds for a clear gain over the same fault instances, not for a gain within noise."""
+    from ftlib.experiments import snn_patterns as snnp
+
+    def claim(gain, noise):
+        rep = _Rows()
+        snnp.compare_accuracy(rep, *_tables(gain, noise))
+        return [h for i, c, h in rep.rows if "proposed beats previous" in c]
+
+    assert claim(0.05, 0.002) == [True, True]
+    assert claim(0.0005, 0.02) == [False, False]
