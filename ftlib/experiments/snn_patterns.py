@@ -373,7 +373,7 @@ def compare_accuracy(report, clean: pd.DataFrame, df: pd.DataFrame) -> dict:
                            "yes (Fig. 3)", "gaps " + ", ".join(f"{x:+.3f}" for x in gaps),
                            bool(gaps[-1] > gaps[0] and gaps[-1] > 0),
                            note="differences of means over fault instances; compare them with the ± of Table 4")
-        wins = int(((d[["proposed FIR 0.03", "proposed FIR 0.05"]].max(1)) >= d[["previous FIR 0.03", "previous FIR 0.05"]].max(1)).sum())
+        wins = int(((d[["proposed FIR 0.03", "proposed FIR 0.05"]].max(axis=1)) >= d[["previous FIR 0.03", "previous FIR 0.05"]].max(axis=1)).sum())
         report.qualitative("SNN-F3", f"{kind} {top:g}: proposed ≥ previous on most fault instances",
                            "yes (Fig. 3)", f"{wins} of {len(d)} instances", wins > len(d) / 2)
     return facts
