@@ -25,12 +25,12 @@
 # and accuracy (98 % → 90 %). The same on FashionMNIST; on Boston Housing, networks are
 # smooth without it.
 #
-# **Our choices**: $C_1$ and $C_2$ are first differences (2-point kernels), $C_3$ uses one
-# Gaussian width $\sigma = n_{out}/20$ neurons summed over all entries. The original
-# continuity.py (LPD-EPFL/nn-fault-tolerance) averages 2-, 5-, 11- and 15-point differences and,
-# for $C_3$, kernels of $n_{out}/20$ and $n_{out}/10$ *taps* (σ = $n_{out}/120$, $n_{out}/60$)
-# with a mean over the neurons, so its $C_3$ is ~$n_{out}$ times smaller than ours at the same
-# ψ_S (known gap, not yet changed); $\psi = (\psi_D, \psi_S) =
+# **Our choices**: $C_1$ and $C_2$ are first differences (2-point kernels; the original
+# continuity.py, LPD-EPFL/nn-fault-tolerance, averages 2-, 5-, 11- and 15-point differences).
+# $C_3$ is the original's: kernels of $n_{out}/20$ and $n_{out}/10$ *taps* (σ = $n_{out}/120$,
+# $n_{out}/60$), zero padding, the residual averaged over the neurons and summed over the inputs,
+# then averaged over the two kernels; the data loss is Keras' MSE (mean over the 10 outputs), so
+# ψ is on the paper's scale. $\psi = (\psi_D, \psi_S) =
 # (10^{-4}, 10^{-2})$ as the paper's main text, $\psi_D$ on $C_1 + C_2$, $\psi_S$ on $C_3$.
 # $D_i = \partial y_L/\partial y_1^i$ and $H_{ij} = \partial^2 y_L/\partial y_1^i\partial y_1^j$
 # for the first hidden layer, averaged over test inputs and output units;
