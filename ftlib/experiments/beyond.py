@@ -18,7 +18,7 @@ every fault model of the shared engine:
   "previous work" [5] for non-spiking nets: clean loss + loss under a fresh
   faulty instance per batch), continuous_limit's Var Δ regularizer (b3 of the
   last hidden layer) and its continuity regularizer;
-- **fault models** (:data:`FAULTS`, :mod:`ftlib.faults.catalog`): stuck-at-0
+- **fault models** (:data:`FAULTS`, ``ftlib.faults.catalog``): stuck-at-0
   weights / filters (CNN only) / nodes, Bernoulli crashes, conditionally-uniform
   and erasure deviations, int8 bit flips; each at one stated severity (the heat
   map) and over a short range of rates around it (the bands);
@@ -31,7 +31,7 @@ accuracy under the fault (mean over draws) divided by its own fault-free
 accuracy. Uncertainty over training seeds is a Student-t 95 % interval;
 rankings use Friedman's test over blocks (architecture × fault × seed);
 pairwise claims use Wilcoxon's signed-rank test over the same blocks, or a
-paired t-test over seeds (:func:`ftlib.faults.stats.paired_t`); correlations
+paired t-test over seeds (:func:`ftlib.faults.paired_t`); correlations
 across models use Spearman's ρ with a permutation test.
 """
 
@@ -62,6 +62,7 @@ ARCH_LABELS = {"aft_arch1": "MLP (Arch. 1)", "aft_arch2": "CNN (Arch. 2)"}
 DATASET = "fashion_mnist"
 
 METHODS = ("none", "l1", "l2", "dropout", "adversarial", "fault_aware", "var_reg", "continuity")
+"""The training methods of the study (see the module docstring)."""
 METHOD_LABELS = {"none": "none", "l1": "L1 (Lasso)", "l2": "L2 (Tikhonov)", "dropout": "dropout",
                  "adversarial": "adversarial two-phase", "fault_aware": "fault-aware training",
                  "var_reg": "Var Δ regularizer", "continuity": "continuity regularizer"}

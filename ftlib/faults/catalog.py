@@ -30,7 +30,7 @@ FAULT_NAMES = tuple(CATALOG)
 
 
 def by_name(name: str) -> FaultModel:
-    """A fresh fault model for ``name`` (one of :data:`FAULT_NAMES`)."""
+    """A fresh fault model for ``name`` (one of ``FAULT_NAMES``)."""
     try:
         return CATALOG[name][1]()
     except KeyError:

@@ -30,7 +30,7 @@
 # | Var Δ regularizer | continuous_limit | λ · Theorem 1's Var Δ (b3) of the last hidden layer |
 # | continuity regularizer | continuous_limit | ψ · smooth(W) (C1 + C2 + C3) |
 #
-# Fault models (the shared engine, {mod}`ftlib.faults.catalog`), in the order of
+# Fault models (the shared engine, `ftlib.faults.catalog`), in the order of
 # the `severities` parameter: stuck-at-0 weights, stuck-at-0 filters (CNN
 # only), stuck-at-0 nodes, Bernoulli crashes, conditionally-uniform deviations,
 # erasures, int8 bit flips. The heat map uses one stated severity per fault
