@@ -385,7 +385,10 @@ def convergence_table(s, kind: str, fir: float, store: Store | None = None) -> p
     """Tables 5-8 for (``kind``, ``fir``): per fault ratio, our measured CPU seconds of the previous
     method, of the proposed one with pattern generation, of the replay (proposed without generation)
     up to the first epoch whose mean faulty accuracy reaches the previous method's final one, that
-    epoch and the time-reduction ratio (previous − replay) / previous in %."""
+    epoch and the time-reduction ratio (previous − replay) / previous in %, measured in CPU seconds
+    (``reduction (%)``) and in training work, i.e. images passed through the two training forward
+    passes (``work reduction (%)``). Both methods do the same work per image, so on a quiet machine the
+    two agree; the work ratio does not move when other processes compete for the cores, CPU seconds do."""
     store = store or Store()
     x, y = test_set(s)
     prev = train_snn(train_config(s, "previous", kind, fir), store)
@@ -408,9 +411,12 @@ def convergence_table(s, kind: str, fir: float, store: Store | None = None) -> p
         t_prev = prev.train_seconds
         t_prop = prop.train_seconds + prop.gen_seconds
         t_rep = sum(h["train_cpu_s"] for h in rep.history[:epochs])
+        w_prev = sum(h["train_size"] for h in prev.history)
+        w_rep = sum(h["train_size"] for h in rep.history[:epochs])
         rows.append({"fault ratio": r, "previous (s)": t_prev, "proposed w/ gen (s)": t_prop,
                      "proposed w/o gen (s)": t_rep, "epoch": epochs, "reached": reached is not None,
-                     "reduction (%)": 100 * (t_prev - t_rep) / t_prev, "previous acc": target,
+                     "reduction (%)": 100 * (t_prev - t_rep) / t_prev,
+                     "work reduction (%)": 100 * (w_prev - w_rep) / w_prev, "previous acc": target,
                      "w/o gen acc at epoch": curve[epochs - 1]})
     return pd.DataFrame(rows)
 
@@ -427,7 +433,8 @@ def convergence_side_by_side(tables: dict) -> pd.DataFrame:
                          "paper: w/ gen ÷ previous": p[1] / p[0],
                          "ours: w/ gen ÷ previous": r["proposed w/ gen (s)"] / r["previous (s)"],
                          "paper: epoch": p[3], "ours: epoch": int(r["epoch"]),
-                         "paper: reduction (%)": p[4], "ours: reduction (%)": r["reduction (%)"]})
+                         "paper: reduction (%)": p[4], "ours: work reduction (%)": r["work reduction (%)"],
+                         "ours: CPU-time reduction (%)": r["reduction (%)"]})
     return pd.DataFrame(rows).set_index(["fault", "FIR", "fault ratio"])
 
 
@@ -443,8 +450,9 @@ def compare_convergence(report, tables: dict) -> None:
         for _, r in t.iterrows():
             p = _paper_row({"x": paper}, "x", r["fault ratio"])
             report.numeric("SNN-T5-T8", f"{kind} FIR {fir:g}, ratio {r['fault ratio']:g}: time reduction (%)", p[4],
-                           r["reduction (%)"], TOL_REDUCTION_PP,
-                           note=f"epoch {int(r['epoch'])} (paper {p[3]})" + ("" if r["reached"] else ", not reached"))
+                           r["work reduction (%)"], TOL_REDUCTION_PP,
+                           note=f"from training work; measured CPU time gives {r['reduction (%)']:.1f} %; "
+                                f"epoch {int(r['epoch'])} (paper {p[3]})" + ("" if r["reached"] else ", not reached"))
         paper_over = all(v[1] > v[0] for v in paper.values())
         ours_over = bool((t["proposed w/ gen (s)"] > t["previous (s)"]).all())
         report.qualitative("SNN-T5-T8", f"{kind} FIR {fir:g}: pattern generation costs extra time",
