@@ -38,9 +38,11 @@ from . import data, models
 from .errors import ParameterError
 from .models.adversarial_ft import phase1_networks
 from .store import Store
-from .training import TrainConfig, Trained, _epoch_seed, _progress, train
+from .epochs import epoch_seed as _epoch_seed
+from .epochs import progress as _progress
+from .training import TrainConfig, Trained, train
 
-ADVERSARIAL_CODE = ("adversarial.py", "training.py", "models", "data.py", "_data_checksums.py")
+ADVERSARIAL_CODE = ("adversarial.py", "training.py", "epochs.py", "models", "data.py", "_data_checksums.py")
 """The ftlib source a Phase-I model depends on (its cache salt)."""
 
 HISTORY_KEYS = ("epoch", "iteration", "reconstruction", "generator", "discriminator", "d_real", "d_fake")

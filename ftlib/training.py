@@ -26,12 +26,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import config, data, models, regularizers
+from . import data, models, regularizers
+from .epochs import epoch_seed as _epoch_seed
+from .epochs import progress as _progress
 from .errors import ParameterError
 from .store import Store
 
 
-TRAINING_CODE = ("training.py", "regularizers.py", "models", "data.py", "_data_checksums.py")
+TRAINING_CODE = ("training.py", "epochs.py", "regularizers.py", "models", "data.py", "_data_checksums.py")
 """The ftlib source a trained model depends on (its cache salt, see :func:`ftlib.store.code_salt`)."""
 
 
@@ -227,18 +229,6 @@ def _loss(logits: torch.Tensor, y: torch.Tensor, kind: str, output: str = "softm
             F.one_hot(y, logits.shape[1]).to(logits.dtype)
         return (logits - target).pow(2).mean(1).mean()  # Keras 'mse': mean over the output units
     return (logits.softmax(1) - F.one_hot(y, logits.shape[1]).to(logits.dtype)).pow(2).sum(1).mean()
-
-
-def _epoch_seed(seed: int, epoch: int) -> int:
-    return (seed * 1_000_003 + epoch * 7919 + 17) % (2**63 - 1)
-
-
-def _progress(iterable, total: int, desc: str):
-    if config.quiet():
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, total=total, desc=desc, leave=False)
 
 
 def _has_regularizer(cfg: TrainConfig) -> bool:

@@ -16,7 +16,7 @@ One loop body (:func:`train_snn`) for the four methods of the paper:
   "proposed w/o pattern generation"); the model after every epoch is kept so
   the epoch that reaches the previous method's accuracy can be found.
 
-It reuses :mod:`ftlib.training`'s per-epoch seeding and progress helper and
+It reuses the per-epoch seeding and progress helper of :mod:`ftlib.epochs` and
 :mod:`ftlib.store` (cache entry per configuration, per-epoch checkpoints: an
 interrupted run resumes from its last completed epoch). Faults come from the
 shared engine: :class:`ftlib.faults.SpikeFault` on the hidden LIF layer,
@@ -41,9 +41,10 @@ from . import data, faults, models
 from .errors import ParameterError
 from .models.snn_patterns import HIDDEN_LAYER
 from .store import Store
-from .training import _epoch_seed, _progress
+from .epochs import epoch_seed as _epoch_seed
+from .epochs import progress as _progress
 
-SNN_CODE = ("training_snn.py", "training.py", "models", "data.py", "_data_checksums.py", "faults")
+SNN_CODE = ("training_snn.py", "epochs.py", "models", "data.py", "_data_checksums.py", "faults")
 """The ftlib source an SNN training result depends on (its cache salt)."""
 
 METHODS = ("baseline", "previous", "proposed", "replay")
