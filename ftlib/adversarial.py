@@ -7,8 +7,8 @@ Every iteration on a mini-batch ``x``:
 1. Game 1: one step on FE + decoder of the reconstruction loss ‖x − x′‖²
    (mean squared error per pixel), x′ = decoder(FE(x));
 2. Game 2a: ``disc_steps`` (k) steps of the discriminator D on
-   L_D = −mean[log D(z′) + log(1 − D(z))], z′ ~ N(0, ``prior_std``² I) the
-   prior, z = FE(x) (FE fixed);
+   L_D = −mean[log D(z′) + log(1 − D(z))], z′ ~ N(0, σ² I) the prior
+   (σ = ``prior_std``), z = FE(x) (FE fixed);
 3. Game 2b: one step on the FE of L_G = −mean log D(z) (D fixed).
 
 Phase II (:func:`finetune`) is the ordinary supervised loop of

@@ -36,7 +36,7 @@ so one ψ works for every width; C3 is O(1) per layer, not O(n_out) (an earlier 
 the neurons with σ = n_out/20, ≈ n_out times stronger at the same ψ_S).
 Our choice where the original's *derivative* part averages Σ_ij |(D W)_ij| over 2-, 5-, 11- and 15-point
 stencils: the training penalty C1 uses first differences (2 points) only; Algorithm 1's criterion R3
-(:func:`ftlib.theory.certify.derivative_changes`) uses the original's four stencils.
+(:func:`ftlib.theory.derivative_changes`) uses the original's four stencils.
 The paper's ψ = (10⁻⁴, 10⁻²) is "(derivatives, smoothing)"; in :mod:`ftlib.training`,
 ``continuity=(ψ_D, ψ_S)`` weights C1 (and C2) by ψ_D and C3 by ψ_S, as the paper says C2 was unused
 (``continuity=(ψ_D, ψ_S, ψ_2)`` sets C2's weight separately).

@@ -212,3 +212,13 @@ def test_screenshots_for_a_person(page, server):
         assert status == 200
         page.screenshot(path=str(folder / name), full_page=True)
         assert (folder / name).stat().st_size > 10_000, name
+
+
+def test_formulas_render_offline(page, server):
+    """MathJax is served by the book itself (sphinx-mathjax-offline): a page with formulas typesets them
+    with no request leaving the test server (the ``page`` fixture aborts every other request)."""
+    status, errors = visit(page, server, "book/continuous_limit.html")
+    assert status == 200 and not errors, errors
+    page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0", timeout=30_000)
+    scripts = page.evaluate("() => Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s))")
+    assert scripts and all(s.startswith(server) for s in scripts), scripts

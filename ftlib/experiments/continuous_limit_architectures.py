@@ -48,6 +48,7 @@ from ..params import Param, Settings
 from ..sections import Section
 
 MODELS = ("vgg16", "vgg19", "mobilenet")
+"""The networks of supplement Table 2, in its order."""
 LABEL = {"vgg16": "VGG16", "vgg19": "VGG19", "mobilenet": "MobileNet v1 (α = 0.75)"}
 MOBILENET_ALPHA = 0.75
 
@@ -102,7 +103,7 @@ def load_vgg(name: str) -> nn.Sequential:
     """torchvision's ImageNet-pretrained VGG16/VGG19 as a chain (:func:`as_chain`), in eval mode.
 
     The weights come from torch hub's cache, ``$FTLIB_DATA_DIR/torchvision/<file>`` (sha256 prefix of the file
-    name checked), or a download when ``FTLIB_ALLOW_DOWNLOAD=1``. Otherwise :class:`DatasetNotFoundError`
+    name checked), or a download when ``FTLIB_ALLOW_DOWNLOAD=1``. Otherwise :class:`ftlib.errors.DatasetNotFoundError`
     says where to put the file. Random weights are never substituted.
     """
     import torchvision
@@ -151,7 +152,7 @@ def vgg_input(name: str) -> torch.Tensor:
 def load(name: str, resize: str = "nearest") -> tuple[nn.Sequential, torch.Tensor, list[str]]:
     """Network ``name`` (one of :data:`MODELS`), its preprocessed Chelsea input and the class names.
 
-    Raises :class:`DatasetNotFoundError` when the pretrained weights are not available here."""
+    Raises :class:`ftlib.errors.DatasetNotFoundError` when the pretrained weights are not available here."""
     if name == "mobilenet":
         return mbv1.load_keras_mobilenet_v1(MOBILENET_ALPHA), keras_input(resize), mbv1.imagenet_labels()
     model = load_vgg(name)

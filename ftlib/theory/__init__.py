@@ -29,7 +29,8 @@ Example::
     theory.relative_error(b3.var, mc.var)
 """
 
-from .certify import Certificate, Certified, certify, check_certificate, clopper_pearson_upper, number_of_changes, repetitions
+from .certify import (Certificate, Certified, certify, check_certificate, clopper_pearson_upper, derivative_changes,
+                      number_of_changes, repetitions)
 from .bounds import Moments, absolute, first_order, loss_gradient_mean, single_crash, single_crash_effects, spectral
 from .montecarlo import MonteCarlo, ci_halfwidth, crash_probability_draws, median_of, monte_carlo
 from .network import Layout, as_rates, crash_layers, layout
@@ -53,5 +54,6 @@ __all__ = [
     "kl_bernoulli", "kl_tail_bound", "balance", "incoming_weight_mass", "chebyshev_delta", "median_bound",
     "rank_loss", "relative_error", "loglog_slope",
     "certify", "check_certificate", "Certificate", "Certified", "repetitions", "number_of_changes",
+    "derivative_changes",
     "clopper_pearson_upper",
 ]

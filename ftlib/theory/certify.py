@@ -89,7 +89,7 @@ def derivative_changes(w: torch.Tensor) -> float:
     """R3, the continuity criterion of the original Algorithm 1 (TheAlgorithm.ipynb, ``continuity(exp)
     ['derivative']``, continuity.py's ``smoothness_scale_free``): for the weight ``(n_out, n_in)`` (rows =
     neurons), Σ_ij |(D W)_ij| of the finite-difference derivative D along the neuron axis (TensorFlow 'SAME'
-    zero padding), averaged over the stencils of :data:`DERIVATIVE_STENCILS` (a stencil longer than n_out
+    zero padding), averaged over the stencils of ``DERIVATIVE_STENCILS`` (0, 4, 10, 14: the original continuity.py's derkern sizes) (a stencil longer than n_out
     counts 0, as in the original). The two-point stencil gives the paper's number of changes
     C_d = Σ_ij |W_{i+1,j} − W_ij| (supplement Table 1) plus the border term Σ_j |W_{n,j}|. In raw weight
     units (W_ij ≈ w(t, s)/n_in): ≈ ∫∫|∂_t w| for a smooth profile, independent of n_out."""
