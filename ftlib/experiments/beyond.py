@@ -812,6 +812,12 @@ def theory_conclusions(f: dict, s: Settings) -> str:
         + ("Over this population the hypothesis holds." if g["p_value"] < 0.05 else
            "Over this population the hypothesis is not supported: the generalization error of a model says "
            "little about its fault tolerance once the training method varies."))
+    lines.append(f"\n*Scope*: b3 is Theorem 1's *first-order* (small p) term, and its ranking of the models does "
+                 f"not depend on p; the damage is measured at the heat map's crash probability "
+                 f"{severity(s, 'crash'):g}, where higher-order terms (several crashes interacting) can dominate. "
+                 f"A failure here says the cheap prediction does not rank models at a practically damaging rate; "
+                 f"at p ≈ 0.01 (continuous_limit's regime) the accuracy drops are too small to resolve with "
+                 f"{s.draws} draws on {s.n_test or 10_000} images.")
     lines.append("\n*Uncertainty*: ρ is averaged over fault models (and architectures); its p-value is a "
                  "permutation test that shuffles the predictor across the models of one architecture (jointly "
                  "for all fault models) and takes the larger p of the two architectures, so a finding must hold "
