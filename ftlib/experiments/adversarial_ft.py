@@ -30,6 +30,7 @@ from ..sections import Section
 from ..store import Store
 from .. import faults
 from ..training import TRAINING_CODE, TrainConfig, Trained, accuracy, penalized_weights, train
+from ..distributed import train_many
 from .common import cached_sweep, plot_bands, summarize_by
 
 DATASET = "fashion_mnist"
@@ -56,16 +57,18 @@ def table1(s: Settings, store: Store | None = None) -> pd.DataFrame:
     store = store or Store()
     test = load(DATASET, "test").subset(s.n_test or None, seed=s.seed)
     rows = []
-    for regularizer, lambdas in (("tikhonov", s.tikhonov_lambdas), ("lasso", s.lasso_lambdas)):
-        for lam in lambdas:
-            trained = train(regularized_config(s, regularizer, lam), store)
-            train_acc = 100 * trained.train_acc
-            test_acc = 100 * store.cached_result(
-                "eval", {"train": trained.config.__dict__, "test_n": s.n_test, "seed": s.seed},
-                lambda: accuracy(trained.model, test.x, test.y), code=TRAINING_CODE)
-            rows.append({"regularizer": regularizer, "lambda": lam, "train_acc": train_acc,
-                         "test_acc": test_acc, "gen_error": train_acc - test_acc,
-                         "train_seconds": trained.wall_time_s, "cached": trained.from_cache})
+    grid = [(regularizer, lam) for regularizer, lambdas in (("tikhonov", s.tikhonov_lambdas),
+                                                           ("lasso", s.lasso_lambdas)) for lam in lambdas]
+    # the λ grid is independent: on a Dask cluster (ftlib.distributed) each model trains on a worker
+    models = train_many([regularized_config(s, r, lam) for r, lam in grid], store, desc="Table 1 models")
+    for (regularizer, lam), trained in zip(grid, models):
+        train_acc = 100 * trained.train_acc
+        test_acc = 100 * store.cached_result(
+            "eval", {"train": trained.config.__dict__, "test_n": s.n_test, "seed": s.seed},
+            lambda: accuracy(trained.model, test.x, test.y), code=TRAINING_CODE)
+        rows.append({"regularizer": regularizer, "lambda": lam, "train_acc": train_acc,
+                     "test_acc": test_acc, "gen_error": train_acc - test_acc,
+                     "train_seconds": trained.wall_time_s, "cached": trained.from_cache})
     return pd.DataFrame(rows)
 
 
