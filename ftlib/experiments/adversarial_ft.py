@@ -251,9 +251,19 @@ def plot_figure2(df: pd.DataFrame):
     for ax, (id_, (net, label, _)) in zip(axes, FIGURE2_PANELS.items()):
         for kind in ("unregularized", "regularized"):
             line = plot_bands(ax, summary[(summary.id == id_) & (summary.model == kind)], f"{kind} (ours)")
-            ax.plot([FIGURE2_QUOTED[id_]], [get(id_).values[kind]], marker="x", ms=8, ls="none",
-                    color=line.get_color(), label=f"{kind} (paper)")
+            _paper_point(ax, FIGURE2_QUOTED[id_], get(id_).values[kind], line, kind)
         ax.set_title(f"{id_}: {label} ({net.upper()})", fontsize=8)
+    return _finish_fault_panels(fig, axes)
+
+
+def _paper_point(ax, x: float, y: float, line, label: str) -> None:
+    """The paper's quoted value as a cross in the colour of our band ``line``."""
+    ax.plot([x], [y], marker="x", ms=8, ls="none", color=line.get_color(), label=f"{label} (paper)")
+
+
+def _finish_fault_panels(fig, axes):
+    """Axes of the accuracy-vs-fault-fraction panels of Figures 2 and 7: labels, 0-100 %, one legend."""
+    for ax in axes:
         ax.set_xlabel("fraction of faults")
         ax.set_ylim(0, 100)
     axes[0].set_ylabel("test accuracy (%)")
@@ -627,14 +637,9 @@ def plot_figure7(sweeps: pd.DataFrame):
             p = get(id_).values[method]
             if kind == "drop":
                 p = 100 * g.set_index("rate").loc[0.0, "mean"] - p
-            ax.plot([quoted], [p], marker="x", ms=8, ls="none", color=line.get_color(), label=f"{method} (paper)")
+            _paper_point(ax, quoted, p, line, method)
         ax.set_title(f"{id_}: {label} ({arch.replace('aft_', '')})", fontsize=8)
-        ax.set_xlabel("fraction of faults")
-        ax.set_ylim(0, 100)
-    axes[0].set_ylabel("test accuracy (%)")
-    axes[-1].legend(fontsize=6)
-    fig.tight_layout()
-    return fig
+    return _finish_fault_panels(fig, axes)
 
 
 def compare_figure7(report, quoted: pd.DataFrame, tolerance_pp: float = 5.0) -> None:
