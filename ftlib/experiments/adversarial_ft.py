@@ -741,6 +741,18 @@ def compare_hypothesis(report, test: pd.DataFrame) -> None:
                            bool(sign_ok and r.p_value < 0.05))
 
 
+PHASE1_PARAMS = (
+    Param("phase1_epochs", int, "Phase-I epochs of Architecture 1", low=1, high=100_000),
+    Param("cnn_phase1_epochs", int, "Phase-I epochs of Architecture 2", low=1, high=100_000),
+    Param("phase1_n_train", int, "FashionMNIST images of Phase I (0 = all)", low=0, high=60_000),
+    Param("phase1_iters", int, "cap on FashionMNIST Phase-I iterations (0 = none)", low=0, high=10**8),
+    Param("phase1_lr", float, "Adam learning rate of the reconstruction game", low=1e-7, high=1.0),
+    Param("disc_lr", float, "learning rate of the discriminator and of the FE's adversarial step", low=1e-7, high=1.0),
+    Param("disc_steps", int, "discriminator steps k per Phase-I iteration", low=1, high=100),
+)
+"""Phase I (the adversarial pre-training) settings of Architectures 1 and 2, shared by every section that
+trains the two-phase method on FashionMNIST."""
+
 T2_PARAMS = (
     Param("epochs", int, "supervised epochs of the Architecture 1 models (baselines and Phase II)", low=1, high=10_000),
     Param("cnn_epochs", int, "supervised epochs of the Architecture 2 models", low=1, high=10_000),
@@ -752,13 +764,7 @@ T2_PARAMS = (
     Param("lasso_lambdas", list, "Lasso grid of Architecture 1", item=float, low=0.0, high=10.0),
     Param("cnn_tikhonov_lambdas", list, "Tikhonov grid of the CNNs", item=float, low=0.0, high=10.0),
     Param("cnn_lasso_lambdas", list, "Lasso grid of the CNNs", item=float, low=0.0, high=10.0),
-    Param("phase1_epochs", int, "Phase-I epochs of Architecture 1", low=1, high=100_000),
-    Param("cnn_phase1_epochs", int, "Phase-I epochs of Architecture 2", low=1, high=100_000),
-    Param("phase1_n_train", int, "FashionMNIST images of Phase I (0 = all)", low=0, high=60_000),
-    Param("phase1_iters", int, "cap on FashionMNIST Phase-I iterations (0 = none)", low=0, high=10**8),
-    Param("phase1_lr", float, "Adam learning rate of the reconstruction game", low=1e-7, high=1.0),
-    Param("disc_lr", float, "learning rate of the discriminator and of the FE's adversarial step", low=1e-7, high=1.0),
-    Param("disc_steps", int, "discriminator steps k per Phase-I iteration", low=1, high=100),
+    *PHASE1_PARAMS,
     Param("cifar", bool, "also train Architectures 3 and 4 on CIFAR-10"),
     Param("cifar_width", float, "width multiplier of Architecture 3", low=0.01, high=4.0),
     Param("cifar_n_train", int, "CIFAR-10 training images (0 = all 50,000)", low=0, high=50_000),
