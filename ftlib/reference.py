@@ -201,6 +201,12 @@ _REFS += [
     Reference("BEY-B3X", "beyond", "b3 ranks models by their damage under the other fault models", section=_TH),
     Reference("BEY-GEN", "beyond", "adversarial_ft's hypothesis over the whole population: lower generalization "
               "error, more fault tolerance", section=_TH),
+    Reference("BEY-SNN-RANK", "beyond", "spiking training methods differ in fault tolerance across all fault models",
+              section="beyond/spiking"),
+    Reference("BEY-SNN-FAT", "beyond", "snn_patterns' fault-aware training protects beyond the spiking fault it "
+              "was trained with", section="beyond/spiking"),
+    Reference("BEY-SNN-PAT", "beyond", "snn_patterns' pattern generation adds protection to fault-aware training, "
+              "under its own fault and the others", section="beyond/spiking"),
 ]
 
 REFERENCES: dict[str, Reference] = {r.id: r for r in _REFS}

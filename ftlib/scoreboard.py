@@ -1,7 +1,8 @@
 """The scoreboard page and the landing page's summary, aggregated from the result records.
 
-``python -m ftlib.scoreboard [output.md]`` writes ``book/scoreboard.md`` and
-``book/_generated/summary.md`` (both generated, never committed; the book build
+``python -m ftlib.scoreboard [output.md]`` writes ``book/scoreboard.md``,
+``book/_generated/summary.md`` and ``book/_generated/beyond_findings.md``
+(all generated, never committed; the book build
 writes them before ``jupyter-book`` runs). Ids without a record are listed as
 "not yet reproduced".
 """
@@ -27,6 +28,9 @@ ORDER = (REPRODUCED, PARTLY, NOT_REPRODUCED, STRONG, WEAK, NO_EVIDENCE, NOT_RUNN
 
 SUMMARY = "book/_generated/summary.md"
 """The landing page's generated include file, relative to the checkout."""
+
+FINDINGS = "book/_generated/beyond_findings.md"
+"""The "Beyond the papers" chapter page's generated include file (this build's findings), relative to the checkout."""
 
 
 def _label(paper: str) -> str:
@@ -131,6 +135,34 @@ def render(table: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+BUDGET_MIN = {"smoke": 10, "quick": 30}
+"""The whole book's wall-time budget per profile on 2 CPU cores from a cold cache, minutes (DESIGN.md)."""
+
+
+def render_timings(records: list[dict]) -> str:
+    """The "build time" part of the scoreboard: each notebook's wall time from its result record, the sum per
+    profile and the budget it is held to. A record's time is that of its own run: a notebook that found its
+    models in the cache ran faster than it would from a cold cache."""
+    runs = sorted((r["section"], r.get("profile", "?"), float(r["wall_time_s"])) for r in records
+                  if r.get("wall_time_s") is not None)
+    if not runs:
+        return ""
+    lines = ["", "(scoreboard-build-time)=", "## build time", "",
+             "Wall time of each notebook of this copy, from its result record (kernel start-up and the HTML "
+             "build come on top, about 5 s per notebook and half a minute). "
+             + ", ".join(f"`{p}`: {BUDGET_MIN[p]} min" for p in BUDGET_MIN)
+             + " is the budget of the whole book from a cold cache on 2 CPU cores; a notebook that found its "
+             "models in the cache ran faster than a cold one would.", "",
+             "| notebook | profile | wall time (s) |", "|---|---|---|"]
+    lines += [f"| [{sec}](_executed/{sec}.ipynb) | {prof} | {secs:.0f} |" for sec, prof, secs in runs]
+    for prof in sorted({p for _, p, _ in runs}):
+        total = sum(secs for _, p, secs in runs if p == prof)
+        budget = BUDGET_MIN.get(prof)
+        lines.append(f"| **all `{prof}` notebooks** | {prof} | **{total:.0f}** ({total / 60:.1f} min"
+                     + (f" of the {budget}-min budget)" if budget else ")") + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _when(iso: str) -> str:
     try:
         return _dt.datetime.fromisoformat(iso).astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -171,6 +203,37 @@ def render_summary(table: list[dict], records: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_findings(table: list[dict], study: str = "beyond", records: list[dict] | None = None) -> str:
+    """The findings of the book's own study ``study`` with this build's numbers and confidence, one row per
+    test, and (given the ``records``) the wall time of each of its notebooks (for the chapter page: it restates
+    no number by hand, so it cannot go stale)."""
+    mine = [r for r in table if r["paper"] == study]
+    done = [r for r in mine if r["comparisons"]]
+    lines = []
+    if not done:
+        return "*No finding of this study has been computed in this copy of the book yet.*\n"
+    profiles = sorted({r["profile"] for r in done})
+    lines += [f"*Computed by this build with the profile {', '.join(f'`{p}`' for p in profiles)}.*", "",
+              "| id | finding tested | this build | confidence | section |", "|---|---|---|---|---|"]
+    for r in done:
+        for i, c in enumerate(r["comparisons"]):
+            first = i == 0
+            lines.append(f"| {'**' + r['id'] + '**' if first else ''} | {_cell(c['claim'])} | {_cell(c['ours'])} "
+                         f"| {_badge(c['verdict'])} | {_section_link(r) if first else ''} |")
+    missing = [r["id"] for r in mine if not r["comparisons"]]
+    if missing:
+        lines += ["", f"Not computed in this copy: {', '.join(missing)}."]
+    if records:
+        runs = sorted((r["section"], r.get("profile", "?"), r.get("wall_time_s")) for r in records
+                      if r.get("section", "").split("/", 1)[0] == study and r.get("wall_time_s") is not None)
+        if runs:
+            lines += ["", "Wall time of each notebook in this build (from its result record; a run that found its "
+                      "models in the cache is faster than a cold one): "
+                      + ", ".join(f"{sec.split('/', 1)[-1]} {secs:.0f} s (`{prof}`)" for sec, prof, secs in runs)
+                      + f"; {sum(r[2] for r in runs) / 60:.1f} min in all."]
+    return "\n".join(lines) + "\n"
+
+
 def write(path: Path | None = None, summary: Path | None = None) -> Path:
     """Write the scoreboard page (default ``<checkout>/book/scoreboard.md``) and the landing page's summary
     (default ``<checkout>/book/_generated/summary.md``); returns the scoreboard's path."""
@@ -179,9 +242,10 @@ def write(path: Path | None = None, summary: Path | None = None) -> Path:
     summary = summary or root / SUMMARY
     records = load_records()
     table = rows(records)
-    path.write_text(render(table))
+    path.write_text(render(table) + render_timings(records))
     summary.parent.mkdir(parents=True, exist_ok=True)
     summary.write_text(render_summary(table, records))
+    (summary.parent / Path(FINDINGS).name).write_text(render_findings(table, records=records))
     return path
 
 

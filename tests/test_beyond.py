@@ -190,3 +190,19 @@ def test_scoreboard_has_a_beyond_the_papers_part_with_confidence_verdicts():
     page = scoreboard.render(table)
     assert "## beyond the papers" in page and "strong evidence" in page
     assert "beyond" in scoreboard.render_summary(table, [rec])
+
+
+def test_chapter_findings_are_generated_from_the_records_not_written_by_hand():
+    """book/beyond.md restates no number: it includes the generated findings list, which shows every
+    comparison of a record and names the ids this copy has not computed."""
+    from pathlib import Path
+
+    rec = {"section": "beyond/spiking", "title": "t", "profile": "quick", "created": "2026-01-01T00:00:00",
+           "comparisons": [{"id": "BEY-SNN-FAT", "claim": "own | fault", "paper": None, "ours": "+3.0 pp",
+                            "gap": None, "verdict": report.WEAK, "note": ""}]}
+    page = scoreboard.render_findings(scoreboard.rows([rec]))
+    assert "+3.0 pp" in page and "own \\| fault" in page and "weak evidence" in page and "`quick`" in page
+    assert "Not computed in this copy" in page and "BEY-RANK" in page
+    assert "No finding" in scoreboard.render_findings(scoreboard.rows([]))
+    chapter = (Path(__file__).resolve().parent.parent / "book" / "beyond.md").read_text()
+    assert "_generated/beyond_findings.md" in chapter

@@ -188,13 +188,18 @@ def severity(s: Settings, fault: str) -> float:
     return float(s.severities[FAULTS.index(fault)])
 
 
-def rates(s: Settings, fault: str, bands: bool) -> list[float]:
-    """0, the severity, and for ``bands`` the severity times each of ``s.band_factors`` (capped at 1)."""
-    sev = severity(s, fault)
-    out = {0.0, sev}
+def rate_grid(sev: float, band_factors, bands: bool) -> list[float]:
+    """The rates of one sweep: 0, the severity ``sev``, and for ``bands`` ``sev`` times each of
+    ``band_factors`` (capped at 1), sorted and without duplicates."""
+    out = {0.0, float(sev)}
     if bands:
-        out |= {min(1.0, sev * f) for f in s.band_factors}
+        out |= {min(1.0, sev * f) for f in band_factors}
     return sorted(out)
+
+
+def rates(s: Settings, fault: str, bands: bool) -> list[float]:
+    """:func:`rate_grid` of ``fault``'s severity with ``s.band_factors``."""
+    return rate_grid(severity(s, fault), s.band_factors, bands)
 
 
 def sweeps(s: Settings, models: dict, store: Store | None = None) -> pd.DataFrame:
@@ -215,14 +220,17 @@ def sweeps(s: Settings, models: dict, store: Store | None = None) -> pd.DataFram
     return pd.concat(frames, ignore_index=True)
 
 
-def retained(sw: pd.DataFrame, s: Settings) -> pd.DataFrame:
+def retained(sw: pd.DataFrame, s: Settings, severity_of=None) -> pd.DataFrame:
     """Per model and fault at the heat map's severity: clean and faulty accuracy (%, mean over draws), the
-    accuracy drop (pp) and the retained fraction (faulty / clean)."""
+    accuracy drop (pp) and the retained fraction (faulty / clean).
+
+    ``severity_of(fault) -> rate``: where the heat map reads each fault model (default :func:`severity`)."""
+    severity_of = severity_of or (lambda fault: severity(s, fault))
     m = sw.groupby(["arch", "method", "seed", "fault", "rate"], sort=False)["accuracy"].mean().reset_index()
     rows = []
     for (arch, method, seed, fault), g in m.groupby(["arch", "method", "seed", "fault"], sort=False):
         g = g.set_index("rate")["accuracy"]
-        clean, at = g.loc[0.0], g.loc[severity(s, fault)]
+        clean, at = g.loc[0.0], g.loc[severity_of(fault)]
         rows.append({"arch": arch, "method": method, "seed": seed, "fault": fault, "clean": 100 * clean,
                      "faulty": 100 * at, "drop": 100 * (clean - at), "retained": at / clean if clean > 0 else 0.0})
     return pd.DataFrame(rows)
@@ -238,6 +246,28 @@ def heatmap_table(ret: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def heatmap_panel(ax, table: pd.DataFrame, methods, method_labels: dict, faults_, fault_labels: list[str],
+                  title: str):
+    """One panel of a heat map: ``methods`` (rows) × ``faults_`` (columns) → mean retained accuracy (%) of
+    ``table`` (:func:`heatmap_table` rows of one architecture), each cell "mean ± 95 % half-width over seeds".
+    Returns the image (for a colour bar)."""
+    mean = table.pivot(index="method", columns="fault", values="retained").reindex(index=list(methods),
+                                                                                columns=list(faults_))
+    half = table.pivot(index="method", columns="fault", values="ci_halfwidth").reindex(index=list(methods),
+                                                                                     columns=list(faults_))
+    im = ax.imshow(mean.to_numpy(), vmin=0, vmax=100, cmap="viridis", aspect="auto")
+    for i in range(mean.shape[0]):
+        for j in range(mean.shape[1]):
+            v, h = mean.iat[i, j], half.iat[i, j]
+            ax.text(j, i, f"{v:.0f}\n±{h:.0f}" if np.isfinite(h) else f"{v:.0f}", ha="center", va="center",
+                    fontsize=6, color="white" if v < 60 else "black")
+    ax.set_xticks(range(len(fault_labels)), fault_labels, rotation=60, ha="right", fontsize=6)
+    ax.set_yticks(range(len(methods)), [method_labels[m] for m in methods], fontsize=7)
+    ax.set_title(title, fontsize=8)
+    ax.minorticks_off()
+    return im
+
+
 def plot_heatmap(table: pd.DataFrame, s: Settings):
     """The summary heat map: method × fault model → retained accuracy (%) at the stated severity, one panel
     per architecture, each cell "mean ± 95 % half-width over seeds"."""
@@ -245,22 +275,9 @@ def plot_heatmap(table: pd.DataFrame, s: Settings):
 
     fig, axes = plt.subplots(1, len(ARCHS), figsize=(11.0, 4.2), sharey=True)
     for ax, arch in zip(axes, ARCHS):
-        t = table[table.arch == arch]
         cols = [f for f in FAULTS if applies(arch, f)]
-        mean = t.pivot(index="method", columns="fault", values="retained").reindex(index=list(METHODS), columns=cols)
-        half = t.pivot(index="method", columns="fault", values="ci_halfwidth").reindex(index=list(METHODS),
-                                                                                      columns=cols)
-        im = ax.imshow(mean.to_numpy(), vmin=0, vmax=100, cmap="viridis", aspect="auto")
-        for i in range(mean.shape[0]):
-            for j in range(mean.shape[1]):
-                v, h = mean.iat[i, j], half.iat[i, j]
-                ax.text(j, i, f"{v:.0f}\n±{h:.0f}" if np.isfinite(h) else f"{v:.0f}", ha="center", va="center",
-                        fontsize=6, color="white" if v < 60 else "black")
-        ax.set_xticks(range(len(cols)), [f"{fault_label(f)}\n@{severity(s, f):g}" for f in cols], rotation=60,
-                      ha="right", fontsize=6)
-        ax.set_yticks(range(len(METHODS)), [METHOD_LABELS[m] for m in METHODS], fontsize=7)
-        ax.set_title(ARCH_LABELS[arch], fontsize=8)
-        ax.minorticks_off()
+        im = heatmap_panel(ax, table[table.arch == arch], METHODS, METHOD_LABELS, cols,
+                           [f"{fault_label(f)}\n@{severity(s, f):g}" for f in cols], ARCH_LABELS[arch])
     fig.colorbar(im, ax=list(axes), label="accuracy retained (%)", shrink=0.8)
     return fig
 
@@ -298,17 +315,18 @@ def plot_bands(sw: pd.DataFrame, s: Settings):
 
 # ----------------------------------------------------------------------------- ranking and significance
 
-def ranking(ret: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def ranking(ret: pd.DataFrame, methods=METHODS) -> tuple[pd.DataFrame, dict]:
     """Methods ranked by their retained accuracy within each block (arch × fault × seed; rank 1 = best).
 
-    Returns (table: method, mean rank, mean retained %, wins, and the Wilcoxon signed-rank p-value of the
+    ``methods``: the methods compared (one of them ``"none"``). Returns (table: method, mean rank, mean
+    retained %, wins, and the Wilcoxon signed-rank p-value of the
     paired difference to the top method and to ``none`` over the blocks, Holm-corrected; test: the Friedman
     statistic and p-value of "all methods are equally robust")."""
     from scipy.stats import friedmanchisquare, wilcoxon
 
-    wide = ret.pivot_table(index=["arch", "fault", "seed"], columns="method", values="retained")[list(METHODS)]
+    wide = ret.pivot_table(index=["arch", "fault", "seed"], columns="method", values="retained")[list(methods)]
     ranks = wide.rank(axis=1, ascending=False)
-    stat, p = friedmanchisquare(*[wide[m].to_numpy() for m in METHODS])
+    stat, p = friedmanchisquare(*[wide[m].to_numpy() for m in methods])
     order = ranks.mean().sort_values().index.tolist()
     top = order[0]
 
@@ -316,8 +334,8 @@ def ranking(ret: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         d = wide[a] - wide[b]
         return 1.0 if (d == 0).all() else float(wilcoxon(wide[a], wide[b]).pvalue)
 
-    raw_top = {m: wil(top, m) for m in METHODS if m != top}
-    raw_none = {m: wil(m, "none") for m in METHODS if m != "none"}
+    raw_top = {m: wil(top, m) for m in methods if m != top}
+    raw_none = {m: wil(m, "none") for m in methods if m != "none"}
     holm_top, holm_none = holm(raw_top), holm(raw_none)
     rows = []
     for m in order:
@@ -608,7 +626,8 @@ SECTIONS = [
 OTHER_THAN_STUCK = ("crash", "uniform", "erasure", "bitflip")
 
 
-def _fmt_ci(d: dict, unit: str = "pp") -> str:
+def fmt_ci(d: dict, unit: str = "pp") -> str:
+    """A paired difference ``d`` (``diff_pp``, ``ci_halfwidth``) as "+1.4 pp (95 % CI ±1.6)"."""
     half = d.get("ci_halfwidth", float("nan"))
     return f"{d['diff_pp']:+.1f} {unit} (95 % CI ±{half:.1f})" if half == half else f"{d['diff_pp']:+.1f} {unit}"
 
@@ -646,21 +665,21 @@ def report_methods(report, f: dict, s: Settings) -> None:
                    f"mean ranks: {order}; χ² = {fr['friedman']:.1f} over {fr['blocks']} blocks", fr["p"])
     b = f["best_vs_none"]
     report.finding("BEY-BEST", f"the top-ranked method ({METHOD_LABELS[fr['top']]}) retains more than none",
-                   f"{_fmt_ci(b)}, wins {b['wins']:.0%} of {b['blocks']} blocks", b["p_value"])
+                   f"{fmt_ci(b)}, wins {b['wins']:.0%} of {b['blocks']} blocks", b["p_value"])
     for key, what in (("aft_stuck", "stuck-at-0 faults (the paper's setting)"),
                       ("aft_other", "crashes, deviations and bit flips (beyond it)")):
         d = f[key]
         report.finding("BEY-AFT", f"adversarial two-phase retains more than the better of L1 / L2 under {what}",
-                       f"{_fmt_ci(d)}, wins {d['wins']:.0%} of {d['blocks']} blocks", d["p_value"])
+                       f"{fmt_ci(d)}, wins {d['wins']:.0%} of {d['blocks']} blocks", d["p_value"])
     for key, what in (("fat_own", f"its own training fault ({fault_label(s.fault_train)})"),
                       ("fat_other", "the other fault models")):
         d = f[key]
         report.finding("BEY-FAT", f"fault-aware training retains more than none under {what}",
-                       f"{_fmt_ci(d)}, wins {d['wins']:.0%} of {d['blocks']} blocks", d["p_value"])
+                       f"{fmt_ci(d)}, wins {d['wins']:.0%} of {d['blocks']} blocks", d["p_value"])
     for key, what in (("reg_crash", "Bernoulli crashes (its target)"), ("reg_other", "the other fault models")):
         d = f[key]
         report.finding("BEY-REG", f"the Var Δ regularizer retains more than none under {what}",
-                       f"{_fmt_ci(d)}, wins {d['wins']:.0%} of {d['blocks']} blocks", d["p_value"])
+                       f"{fmt_ci(d)}, wins {d['wins']:.0%} of {d['blocks']} blocks", d["p_value"])
     for r in f["tradeoff"].itertuples():
         # one-sided test of a *negative* correlation (more clean accuracy, less robustness)
         p = r.p_two_sided / 2 if r.rho < 0 else 1 - r.p_two_sided / 2
@@ -709,7 +728,8 @@ def _conf(p: float, holds: bool = True) -> str:
     return evidence(p, holds)
 
 
-def _p(p: float) -> str:
+def fmt_p(p: float) -> str:
+    """A p-value as "p = 0.031" (two significant digits)."""
     return f"p = {p:.2g}"
 
 
@@ -725,14 +745,14 @@ def methods_conclusions(f: dict, s: Settings) -> str:
     b = f["best_vs_none"]
     lines.append(
         f"1. **Which method?** Over {fr['blocks']} blocks (architecture × fault model × seed), the methods differ "
-        f"({_p(fr['p'])}, {_conf(fr['p'])}). {METHOD_LABELS[top]} ranks first (mean rank "
+        f"({fmt_p(fr['p'])}, {_conf(fr['p'])}). {METHOD_LABELS[top]} ranks first (mean rank "
         f"{rank.loc[top, 'mean_rank']:.2f} of {len(METHODS)}, best in {rank.loc[top, 'wins']} blocks); against "
-        f"no regularization it retains {_fmt_ci(b)} more accuracy ({_p(b['p_value'])}, {_conf(b['p_value'])}). "
+        f"no regularization it retains {fmt_ci(b)} more accuracy ({fmt_p(b['p_value'])}, {_conf(b['p_value'])}). "
         f"The last is {METHOD_LABELS[rank.index[-1]]} (mean rank {rank['mean_rank'].iloc[-1]:.2f}).")
     pf = f["per_fault"]
     per = "; ".join(f"{fault_label(r.fault)}: {METHOD_LABELS[r.best]} ({r.best_retained_pct:.0f} % vs "
-                    f"{r.none_retained_pct:.0f} % for none, {_p(r.p_vs_none)}; runner-up "
-                    f"{METHOD_LABELS[r.runner_up]}, {_p(r.p_vs_runner_up)})" for r in pf.itertuples())
+                    f"{r.none_retained_pct:.0f} % for none, {fmt_p(r.p_vs_none)}; runner-up "
+                    f"{METHOD_LABELS[r.runner_up]}, {fmt_p(r.p_vs_runner_up)})" for r in pf.itertuples())
     n_best = pf["best"].nunique()
     lines.append(f"2. **For which fault?** The best method per fault model: {per}. "
                  + (f"{n_best} different methods win across the {len(pf)} fault models: the answer depends on "
@@ -742,27 +762,27 @@ def methods_conclusions(f: dict, s: Settings) -> str:
     st, ot = f["aft_stuck"], f["aft_other"]
     lines.append(
         f"3. **adversarial_ft beyond its setting.** The two-phase method against the better of L1 / L2 (per "
-        f"block): under stuck-at-0 faults {_fmt_ci(st)} ({_p(st['p_value'])}, {_conf(st['p_value'])}); under "
-        f"crashes, deviations and bit flips {_fmt_ci(ot)} ({_p(ot['p_value'])}, {_conf(ot['p_value'])}). "
+        f"block): under stuck-at-0 faults {fmt_ci(st)} ({fmt_p(st['p_value'])}, {_conf(st['p_value'])}); under "
+        f"crashes, deviations and bit flips {fmt_ci(ot)} ({fmt_p(ot['p_value'])}, {_conf(ot['p_value'])}). "
         + ("The paper's claim generalises beyond stuck-at-0 faults here."
            if ot["p_value"] < 0.05 and ot["diff_pp"] > 0 else
            "We find no support for the claim beyond the paper's own fault model (with our short Phase I)."))
     fo, fx = f["fat_own"], f["fat_other"]
     lines.append(
         f"4. **Fault-aware training** ({fault_label(s.fault_train)} at {s.fault_train_rate:g}, snn_patterns' "
-        f"previous work [5] on non-spiking nets) against none: under its own fault {_fmt_ci(fo)} "
-        f"({_p(fo['p_value'])}, {_conf(fo['p_value'])}); under the other fault models {_fmt_ci(fx)} "
-        f"({_p(fx['p_value'])}, {_conf(fx['p_value'])}). "
+        f"previous work [5] on non-spiking nets) against none: under its own fault {fmt_ci(fo)} "
+        f"({fmt_p(fo['p_value'])}, {_conf(fo['p_value'])}); under the other fault models {fmt_ci(fx)} "
+        f"({fmt_p(fx['p_value'])}, {_conf(fx['p_value'])}). "
         + ("It transfers to faults it was not trained with." if fx["p_value"] < 0.05 and fx["diff_pp"] > 0 else
            "Its protection does not demonstrably transfer to other fault models."))
     rc, ro = f["reg_crash"], f["reg_other"]
     lines.append(
         f"5. **continuous_limit's Var Δ regularizer** (λ = {s.var_reg:g}) against none: under Bernoulli crashes "
-        f"{_fmt_ci(rc)} ({_p(rc['p_value'])}, {_conf(rc['p_value'])}); under the other fault models "
-        f"{_fmt_ci(ro)} ({_p(ro['p_value'])}, {_conf(ro['p_value'])}).")
+        f"{fmt_ci(rc)} ({fmt_p(rc['p_value'])}, {_conf(rc['p_value'])}); under the other fault models "
+        f"{fmt_ci(ro)} ({fmt_p(ro['p_value'])}, {_conf(ro['p_value'])}).")
     tr = f["tradeoff"]
     lines.append("6. **Trade-off.** Spearman ρ between clean accuracy and mean retained accuracy over the models: "
-                 + "; ".join(f"{ARCH_LABELS[r.arch]} ρ = {r.rho:+.2f} (two-sided {_p(r.p_two_sided)})"
+                 + "; ".join(f"{ARCH_LABELS[r.arch]} ρ = {r.rho:+.2f} (two-sided {fmt_p(r.p_two_sided)})"
                              for r in tr.itertuples())
                  + ". A negative ρ means robustness is bought with clean accuracy; a positive one that the "
                    "better-trained models are also the more robust (the two are then not in conflict).")
@@ -784,16 +804,16 @@ def theory_conclusions(f: dict, s: Settings) -> str:
     lines.append(
         f"1. **b3 under its own fault model.** Across the models of one architecture, b3 (Var Δ of the logits) "
         f"and the accuracy drop under Bernoulli crashes have mean Spearman ρ = {bc['rho']:+.2f} "
-        f"({_p(bc['p_value'])}, {_conf(bc['p_value'])}); rank loss over models "
+        f"({fmt_p(bc['p_value'])}, {_conf(bc['p_value'])}); rank loss over models "
         + ", ".join(f"{ARCH_LABELS[r.arch]} {r.rank_loss_models:.2f}" for r in crash_rl.itertuples())
         + ", over the 8 methods "
         + ", ".join(f"{ARCH_LABELS[r.arch]} {r.rank_loss_methods:.2f}" for r in crash_rl.itertuples())
         + f" (0 = perfect, 0.5 = no information). The scale-free √b3 / margin: ρ = {rc['rho']:+.2f} "
-        f"({_p(rc['p_value'])}, {_conf(rc['p_value'])}).")
+        f"({fmt_p(rc['p_value'])}, {_conf(rc['p_value'])}).")
     bo, ro = f["b3_other"], f["rel_other"]
     lines.append(
         f"2. **b3 beyond Bernoulli crashes.** Averaged over the other fault models, ρ = {bo['rho']:+.2f} "
-        f"({_p(bo['p_value'])}, {_conf(bo['p_value'])}) for b3 and {ro['rho']:+.2f} ({_p(ro['p_value'])}, "
+        f"({fmt_p(bo['p_value'])}, {_conf(bo['p_value'])}) for b3 and {ro['rho']:+.2f} ({fmt_p(ro['p_value'])}, "
         f"{_conf(ro['p_value'])}) for √b3 / margin. Per fault model: "
         + "; ".join(f"{r.arch.replace('aft_', '')} {fault_label(r.fault)} ρ = {r.spearman_rho:+.2f}"
                     for r in q[q.fault != "crash"].itertuples()) + ".")
@@ -801,7 +821,7 @@ def theory_conclusions(f: dict, s: Settings) -> str:
     lines.append(
         f"3. **Generalization error as a predictor** (adversarial_ft's hypothesis) over all models and fault "
         f"models: mean ρ(G, retained) = {g['rho']:+.2f} (MLP {g['per_arch']['aft_arch1']['rho']:+.2f}, CNN "
-        f"{g['per_arch']['aft_arch2']['rho']:+.2f}; the hypothesis predicts ρ < 0; {_p(g['p_value'])}, "
+        f"{g['per_arch']['aft_arch2']['rho']:+.2f}; the hypothesis predicts ρ < 0; {fmt_p(g['p_value'])}, "
         f"{_conf(g['p_value'])}). "
         + ("Over this population the hypothesis holds." if g["p_value"] < 0.05 else
            "Over this population the hypothesis is not supported: the generalization error of a model says "

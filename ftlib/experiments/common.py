@@ -30,7 +30,8 @@ def cached_sweep(store: Store, trained: Trained, fault: faults.FaultModel, rates
         res = faults.sweep(trained.model, fault, rates, (x, y), draws=draws, seed=seed)
         return res.table.to_dict("list")
 
-    return pd.DataFrame(store.cached_result("sweep", config, compute, code=SWEEP_CODE))
+    # the stored record's keys may come back in another order: fix the column order
+    return pd.DataFrame(store.cached_result("sweep", config, compute, code=SWEEP_CODE))[["rate", "draw", "accuracy"]]
 
 
 def _sweep_task(job, store: Store, x: torch.Tensor, y: torch.Tensor, draws: int, seed: int, data_id: dict):

@@ -227,18 +227,25 @@ def compare_algorithm(report, demo: dict) -> None:
 
 # --- Section 4.B: accuracy ----------------------------------------------------------------------------
 
+def clean_accuracy(s, t: SNNTrained, store: Store | None = None) -> float:
+    """Fault-free accuracy of a trained model on this run's test set, the mean over ``test_reps`` encodings
+    (cached; shared by Table 3 and the "Beyond the papers" spiking study)."""
+    store = store or Store()
+    x, y = test_set(s)
+    return store.cached_result("eval_snn_clean", {"train": t.config.key(), "data": _data_id(s)},
+                               lambda: accuracy(t.model, x, y, s.test_reps, s.seed), code=SNN_CODE)
+
+
 def fault_free_table(s, store: Store | None = None) -> pd.DataFrame:
     """Table 3: fault-free accuracy (mean over ``test_reps`` encodings) of every model, and how many
     patterns Algorithm 1 added to its training set (0 except for the proposed models)."""
     store = store or Store()
-    x, y = test_set(s)
     rows = []
     for kind in ("HSF", "NASF"):
         for label, t in trained_models(s, kind, store).items():
             if label == "baseline" and kind == "NASF":
                 continue
-            acc = store.cached_result("eval_snn_clean", {"train": t.config.key(), "data": _data_id(s)},
-                                      lambda: accuracy(t.model, x, y, s.test_reps, s.seed), code=SNN_CODE)
+            acc = clean_accuracy(s, t, store)
             rows.append({"fault": "—" if label == "baseline" else kind, "model": label, "accuracy": acc,
                          "generated patterns": sum(h["new_patterns"] for h in t.history)})
     return pd.DataFrame(rows)

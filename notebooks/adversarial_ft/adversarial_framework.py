@@ -27,8 +27,9 @@
 # each baseline is the grid value with the best test accuracy.
 #
 # **Quick profile**: Phase I runs for 2 epochs (Architecture 1) and 1 epoch
-# (Architecture 2) instead of the paper's 2,000; supervised training for 6 and
-# 3 epochs; the Architecture 2 grid has two λ per regularizer; CIFAR-10
+# (Architecture 2) instead of the paper's 2,000, on 30,000 of the 60,000
+# training images (so is supervised training: 6 and 3 epochs); 5,000 test
+# images; the Architecture 2 grid has two λ per regularizer; CIFAR-10
 # (Architectures 3-4) is not run (`cifar=False`, see the verdict rows).
 
 # %% tags=["parameters"]
@@ -38,15 +39,15 @@ epochs: "Optional[int]" = None  # supervised epochs of the Architecture 1 models
 cnn_epochs: "Optional[int]" = None  # supervised epochs of the Architecture 2 models (quick: 3)
 batch_size: "Optional[int]" = None  # mini-batch size (128)
 lr: "Optional[float]" = None  # Adam learning rate of the supervised training (1e-3)
-n_train: "Optional[int]" = None  # FashionMNIST training images, 0 means all 60000
-n_test: "Optional[int]" = None  # FashionMNIST test images, 0 means all 10000
+n_train: "Optional[int]" = None  # FashionMNIST training images, 0 means all 60000 (quick: 30000)
+n_test: "Optional[int]" = None  # FashionMNIST test images, 0 means all 10000 (quick: 5000)
 tikhonov_lambdas: "Optional[list]" = None  # Tikhonov grid of Architecture 1 (Table 1's)
 lasso_lambdas: "Optional[list]" = None  # Lasso grid of Architecture 1 (Table 1's)
 cnn_tikhonov_lambdas: "Optional[list]" = None  # Tikhonov grid of the CNNs
 cnn_lasso_lambdas: "Optional[list]" = None  # Lasso grid of the CNNs
 phase1_epochs: "Optional[int]" = None  # Phase-I epochs of Architecture 1 (quick: 2, paper: 2000)
 cnn_phase1_epochs: "Optional[int]" = None  # Phase-I epochs of Architecture 2 (quick: 1, paper: 2000)
-phase1_n_train: "Optional[int]" = None  # FashionMNIST images used in Phase I, 0 means all
+phase1_n_train: "Optional[int]" = None  # FashionMNIST images used in Phase I, 0 means all (quick: 30000)
 phase1_iters: "Optional[int]" = None  # cap on FashionMNIST Phase-I iterations, 0 means no cap
 phase1_lr: "Optional[float]" = None  # Adam learning rate of the reconstruction game (1e-3)
 disc_lr: "Optional[float]" = None  # learning rate of the discriminator and the FE's adversarial step (5e-5)

@@ -26,7 +26,8 @@
 # for that architecture (all λ of the grids, and the proposed model).
 #
 # **Quick profile**: the models of the quick Table 2 (few Phase-I epochs, see
-# the previous section), 5 fault draws per fraction, the full test set.
+# the previous section: 30,000 training images), 5 fault draws per fraction,
+# 5,000 test images.
 
 # %% tags=["parameters"]
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
@@ -35,15 +36,15 @@ epochs: "Optional[int]" = None  # supervised epochs of the Architecture 1 models
 cnn_epochs: "Optional[int]" = None  # supervised epochs of the Architecture 2 models (quick: 3)
 batch_size: "Optional[int]" = None  # mini-batch size (128)
 lr: "Optional[float]" = None  # Adam learning rate of the supervised training (1e-3)
-n_train: "Optional[int]" = None  # FashionMNIST training images, 0 means all 60000
-n_test: "Optional[int]" = None  # FashionMNIST test images, 0 means all 10000
+n_train: "Optional[int]" = None  # FashionMNIST training images, 0 means all 60000 (quick: 30000)
+n_test: "Optional[int]" = None  # FashionMNIST test images, 0 means all 10000 (quick: 5000)
 tikhonov_lambdas: "Optional[list]" = None  # Tikhonov grid of Architecture 1 (Table 1's)
 lasso_lambdas: "Optional[list]" = None  # Lasso grid of Architecture 1 (Table 1's)
 cnn_tikhonov_lambdas: "Optional[list]" = None  # Tikhonov grid of the CNNs
 cnn_lasso_lambdas: "Optional[list]" = None  # Lasso grid of the CNNs
 phase1_epochs: "Optional[int]" = None  # Phase-I epochs of Architecture 1 (quick: 2, paper: 2000)
 cnn_phase1_epochs: "Optional[int]" = None  # Phase-I epochs of Architecture 2 (quick: 1, paper: 2000)
-phase1_n_train: "Optional[int]" = None  # FashionMNIST images used in Phase I, 0 means all
+phase1_n_train: "Optional[int]" = None  # FashionMNIST images used in Phase I, 0 means all (quick: 30000)
 phase1_iters: "Optional[int]" = None  # cap on FashionMNIST Phase-I iterations, 0 means no cap
 phase1_lr: "Optional[float]" = None  # Adam learning rate of the reconstruction game (1e-3)
 disc_lr: "Optional[float]" = None  # learning rate of the discriminator and the FE's adversarial step (5e-5)
