@@ -206,3 +206,16 @@ def test_chapter_findings_are_generated_from_the_records_not_written_by_hand():
     assert "No finding" in scoreboard.render_findings(scoreboard.rows([]))
     chapter = (Path(__file__).resolve().parent.parent / "book" / "beyond.md").read_text()
     assert "_generated/beyond_findings.md" in chapter
+
+
+def test_build_time_table_sums_each_profile_against_its_budget():
+    recs = [{"section": "a/x", "profile": "quick", "wall_time_s": 600.0},
+            {"section": "b/y", "profile": "quick", "wall_time_s": 1500.0},
+            {"section": "c/z", "profile": "smoke", "wall_time_s": 12.0}, {"section": "d/w", "profile": "quick"}]
+    page = scoreboard.render_timings(recs)
+    assert "| **2100** (35.0 min of the 30-min budget) |" in page
+    assert "| **12** (0.2 min of the 10-min budget) |" in page and "d/w" not in page
+    assert scoreboard.render_timings([]) == ""
+    found = scoreboard.render_findings(scoreboard.rows([]), records=[{"section": "beyond/spiking",
+                                                                      "profile": "quick", "wall_time_s": 90.0}])
+    assert "No finding" in found  # no comparisons yet: the timing line needs a computed finding

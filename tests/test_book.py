@@ -64,6 +64,15 @@ def test_scoreboard_lists_every_checklist_id(book):
     assert "not yet reproduced" not in text, "an id of ftlib.reference has no notebook that reports it"
 
 
+def test_scoreboard_shows_the_build_time_against_the_budget_and_the_chapter_its_findings(book):
+    copy, _, _ = book
+    text = " ".join(html(copy, "book/scoreboard").get_text(" ").split())
+    assert "build time" in text and "all smoke notebooks" in text and "of the 10-min budget" in text
+    chapter = " ".join(html(copy, "book/beyond").get_text(" ").split())
+    assert "BEY-SNN-FAT" in chapter and "Wall time of each notebook in this build" in chapter
+    assert "spiking" in chapter
+
+
 def test_checklist_and_reference_agree():
     """Every id of ../shared/papers/CHECKLIST.md (when present) is in ftlib.reference, and vice versa."""
     checklist = ROOT.parent / "shared" / "papers" / "CHECKLIST.md"

@@ -212,3 +212,27 @@ def test_bitflip_float32_in_model_matches_hits():
             expect = torch.zeros_like(flat)
             expect.index_put_((hit.index,), torch.ones_like(hit.bits) << hit.bits, accumulate=True)
             assert torch.equal(flat, expect)
+
+
+def test_paired_draws_pairs_by_draw_and_one_sided_follows_the_sign():
+    import pandas as pd
+
+    """Two models under the same draws: a constant per-draw gap is found exactly, whatever the draw noise;
+    the drop version compares value(0) − value(rate); one-sided p halves the two-sided one in the
+    observed direction."""
+    from ftlib.faults import one_sided, paired_draws
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.1, 8)
+    a = pd.DataFrame({"rate": [0.0] * 8 + [0.5] * 8, "draw": list(range(8)) * 2,
+                      "accuracy": [0.9] * 8 + list(0.6 + noise)})
+    b = a.assign(accuracy=[0.8] * 8 + list(0.55 + noise))
+    d = paired_draws(a, b, 0.5)
+    assert d["mean"] == pytest.approx(0.05) and d["std"] == pytest.approx(0, abs=1e-12)
+    drop = paired_draws(a, b, 0.5, baseline_rate=0.0)  # a drops 0.30, b drops 0.25
+    assert drop["mean"] == pytest.approx(0.05)
+    t = {"mean": 0.3, "p_value": 0.04}
+    assert one_sided(t, "greater") == pytest.approx(0.02) and one_sided(t, "less") == pytest.approx(0.98)
+    assert one_sided({"mean": 0.1, "p_value": float("nan")}) != one_sided({"mean": 0.1, "p_value": float("nan")})
+    with pytest.raises(ValueError, match="same draws"):
+        paired_draws(a, b[b.draw < 4], 0.5)

@@ -45,7 +45,7 @@ import torch
 
 from .. import faults
 from ..faults.catalog import by_name
-from ..faults.stats import paired_t
+from ..faults.stats import one_sided, paired_t
 from ..models.snn_patterns import HIDDEN_LAYER
 from ..params import Param, Settings
 from ..sections import Section
@@ -251,7 +251,7 @@ def directional_t(ret: pd.DataFrame, pairs: list[tuple[str, str, str]]) -> dict:
     ``pairs``: ``(a, b, fault)`` triples; each contributes one block per training seed, the difference of
     the two models' retained accuracy (pp) under ``fault`` at its severity. Returns the mean difference with
     its two-sided 95 % t half-width, the fraction of blocks ``a`` wins, the number of blocks and the
-    one-sided p-value (p/2 of the two-sided test when the mean is positive, 1 − p/2 otherwise)."""
+    one-sided p-value (:func:`ftlib.faults.one_sided`)."""
     wide = ret.pivot_table(index=["fault", "seed"], columns="method", values="retained")
     a_vals, b_vals = [], []
     for a, b, fault in pairs:
@@ -259,8 +259,7 @@ def directional_t(ret: pd.DataFrame, pairs: list[tuple[str, str, str]]) -> dict:
         a_vals += list(100 * g[a])
         b_vals += list(100 * g[b])
     t = paired_t(a_vals, b_vals)
-    p2 = t["p_value"]
-    p = p2 / 2 if t["mean"] > 0 else 1 - p2 / 2
+    p = one_sided(t, "greater")
     d = np.asarray(a_vals) - np.asarray(b_vals)
     return {"diff_pp": t["mean"], "ci_halfwidth": t["ci_halfwidth"], "wins": float((d > 0).mean()),
             "blocks": int(len(d)), "p_value": float(p)}

@@ -44,7 +44,7 @@ from .models import (
 from .catalog import CATALOG, FAULT_NAMES, by_name
 from .selection import ACTIVATION_LAYERS, CONV_LAYERS, WEIGHT_LAYERS, select_layers
 from .spiking import force_spikes, spike_fault_mask
-from .stats import mean_ci, paired_t, summarize, t_quantile
+from .stats import mean_ci, one_sided, paired_draws, paired_t, summarize, t_quantile
 from .sweep import SweepResult, sequential_stages, sweep
 
 FAULT_NAMES = FAULT_NAMES
@@ -59,6 +59,6 @@ __all__ = [
     "flip_bits", "flip_bits_", "quantize_int8", "dequantize_int8",
     "spike_fault_mask", "force_spikes",
     "select_layers", "WEIGHT_LAYERS", "CONV_LAYERS", "ACTIVATION_LAYERS",
-    "mean_ci", "paired_t", "summarize", "t_quantile",
+    "mean_ci", "one_sided", "paired_draws", "paired_t", "summarize", "t_quantile",
     "CATALOG", "FAULT_NAMES", "by_name",
 ]

@@ -125,3 +125,35 @@ def paired_t(a, b, level: float = 0.95) -> dict[str, float]:
         t = out["mean"] / (out["std"] / math.sqrt(n))
         out["p_value"] = 2.0 * (1.0 - t_cdf(abs(t), n - 1))
     return out
+
+
+def one_sided(test: dict, alternative: str = "greater") -> float:
+    """The one-sided p-value of a :func:`paired_t` result: for ``"greater"`` (mean difference > 0) p/2 when
+    the observed mean is positive and 1 − p/2 otherwise; ``"less"`` mirrors it. NaN stays NaN."""
+    if alternative not in ("greater", "less"):
+        raise ValueError(f"alternative: 'greater' or 'less', got {alternative!r}")
+    p = test["p_value"]
+    if p != p:
+        return p
+    right_way = test["mean"] > 0 if alternative == "greater" else test["mean"] < 0
+    return p / 2 if right_way else 1 - p / 2
+
+
+def paired_draws(a: pd.DataFrame, b: pd.DataFrame, rate: float, value: str = "accuracy",
+                 baseline_rate: float | None = None) -> dict[str, float]:
+    """Paired t comparison of two models swept under the *same* fault draws (tidy sweep tables with ``rate``,
+    ``draw`` and ``value``; e.g. two networks of one architecture swept with the same seed, whose draw ``d``
+    at a rate hits the same sites): :func:`paired_t` of ``a − b`` over the draws at ``rate``, matched by draw.
+
+    With ``baseline_rate`` (e.g. 0) the compared quantity is the *drop* ``value(baseline_rate) − value(rate)``
+    of each model (its mean over the draws at ``baseline_rate``), so ``a − b`` > 0 means ``a`` drops more."""
+    def at(t: pd.DataFrame) -> pd.Series:
+        s = t[t["rate"] == rate].set_index("draw")[value]
+        if baseline_rate is not None:
+            s = t.loc[t["rate"] == baseline_rate, value].mean() - s
+        return s
+
+    sa, sb = at(a), at(b)
+    if sa.empty or not sa.index.equals(sb.index):
+        raise ValueError(f"paired_draws: the two tables need the same draws at rate {rate}")
+    return paired_t(sa.to_numpy(), sb.to_numpy())
