@@ -159,8 +159,9 @@ def test_ranking_and_findings_on_synthetic_sweeps():
     heat = b.heatmap_table(ret)
     cell = heat[(heat.method == "adversarial") & (heat.fault == "crash")].iloc[0]
     assert cell.retained == pytest.approx(100 * 0.6 / 0.8, abs=2) and cell.n_seeds == 3
-    pop = pd.DataFrame([{"arch": a, "method": m, "seed": sd, "train_acc": 80.0, "test_acc": 80.0,
-                         "gen_error": 0.0} for a in b.ARCHS for m in b.METHODS for sd in b.seeds(s)])
+    pop = pd.DataFrame([{"arch": a, "method": m, "seed": sd, "train_acc": 80.0, "test_acc": 70.0 + i + sd,
+                         "gen_error": 10.0 - i - sd} for a in b.ARCHS for i, m in enumerate(b.METHODS)
+                        for sd in b.seeds(s)])
     f = b.method_findings(ret, b.tradeoff(pop, ret), s)
     assert f["best_vs_none"]["diff_pp"] == pytest.approx(25, abs=2) and f["best_vs_none"]["p_value"] < 0.01
     assert f["aft_other"]["diff_pp"] > 0

@@ -27,7 +27,7 @@ def test_variance_penalty_equals_b3():
     assert pen.item() == pytest.approx(float(b3.var.sum(1).mean()) / p, rel=1e-9)
     one = R.variance_penalty(net, x, layers=["act1"])
     b3_1 = theory.first_order(net, x, p, layers=["act1"], var_factor="p")
-    assert float(one) == pytest.approx(float(b3_1.var.sum(1).mean()) / p, rel=1e-9)
+    assert one.item() == pytest.approx(float(b3_1.var.sum(1).mean()) / p, rel=1e-9)
 
 
 def test_variance_penalty_gradient_matches_finite_differences():
@@ -143,7 +143,7 @@ def test_balance_penalty():
     with torch.no_grad():
         net.fc1.weight.fill_(0.5)
         net.fc2.weight.fill_(-0.2)
-    assert float(R.balance_penalty(net)) == pytest.approx(2.0)  # two hidden layers, each perfectly balanced
+    assert R.balance_penalty(net).item() == pytest.approx(2.0)  # two hidden layers, each perfectly balanced
     with torch.no_grad():
         net.fc1.weight[0].mul_(4)
     assert float(R.balance_penalty(net)) == pytest.approx(5.0)
