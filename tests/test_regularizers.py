@@ -157,7 +157,7 @@ def test_regularization_sums_the_terms():
     cfg = TrainConfig(arch="cl_mlp", dataset="mnist", epochs=1, var_reg=0.1, balance=0.01, continuity=[1e-3, 1e-2])
     assert cfg.continuity == (1e-3, 1e-2)
     want = 0.1 * R.variance_penalty(net, x) + 0.01 * R.balance_penalty(net) + R.smoothness(net, (1e-3, 1e-2))
-    assert float(regularization(net, x, cfg)) == pytest.approx(float(want), rel=1e-9)
+    assert regularization(net, x, cfg).item() == pytest.approx(want.item(), rel=1e-9)
     assert regularization(net, x, TrainConfig(arch="cl_mlp", dataset="mnist", epochs=1)) is None
 
 
