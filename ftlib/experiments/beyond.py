@@ -728,6 +728,11 @@ def _conf(p: float, holds: bool = True) -> str:
     return evidence(p, holds)
 
 
+def fmt_test(d: dict) -> str:
+    """A paired difference with its test: "+1.4 pp (95 % CI ±1.6) (p = 0.07, no evidence)"."""
+    return f"{fmt_ci(d)} ({fmt_p(d['p_value'])}, {evidence(d['p_value'])})"
+
+
 def fmt_p(p: float) -> str:
     """A p-value as "p = 0.031" (two significant digits)."""
     return f"p = {p:.2g}"
@@ -762,24 +767,23 @@ def methods_conclusions(f: dict, s: Settings) -> str:
     st, ot = f["aft_stuck"], f["aft_other"]
     lines.append(
         f"3. **adversarial_ft beyond its setting.** The two-phase method against the better of L1 / L2 (per "
-        f"block): under stuck-at-0 faults {fmt_ci(st)} ({fmt_p(st['p_value'])}, {_conf(st['p_value'])}); under "
-        f"crashes, deviations and bit flips {fmt_ci(ot)} ({fmt_p(ot['p_value'])}, {_conf(ot['p_value'])}). "
+        f"block): under stuck-at-0 faults {fmt_test(st)}; under "
+        f"crashes, deviations and bit flips {fmt_test(ot)}. "
         + ("The paper's claim generalises beyond stuck-at-0 faults here."
            if ot["p_value"] < 0.05 and ot["diff_pp"] > 0 else
            "We find no support for the claim beyond the paper's own fault model (with our short Phase I)."))
     fo, fx = f["fat_own"], f["fat_other"]
     lines.append(
         f"4. **Fault-aware training** ({fault_label(s.fault_train)} at {s.fault_train_rate:g}, snn_patterns' "
-        f"previous work [5] on non-spiking nets) against none: under its own fault {fmt_ci(fo)} "
-        f"({fmt_p(fo['p_value'])}, {_conf(fo['p_value'])}); under the other fault models {fmt_ci(fx)} "
-        f"({fmt_p(fx['p_value'])}, {_conf(fx['p_value'])}). "
+        f"previous work [5] on non-spiking nets) against none: under its own fault {fmt_test(fo)}; under the "
+        f"other fault models {fmt_test(fx)}. "
         + ("It transfers to faults it was not trained with." if fx["p_value"] < 0.05 and fx["diff_pp"] > 0 else
            "Its protection does not demonstrably transfer to other fault models."))
     rc, ro = f["reg_crash"], f["reg_other"]
     lines.append(
         f"5. **continuous_limit's Var Δ regularizer** (λ = {s.var_reg:g}) against none: under Bernoulli crashes "
-        f"{fmt_ci(rc)} ({fmt_p(rc['p_value'])}, {_conf(rc['p_value'])}); under the other fault models "
-        f"{fmt_ci(ro)} ({fmt_p(ro['p_value'])}, {_conf(ro['p_value'])}).")
+        f"{fmt_test(rc)}; under the other fault models "
+        f"{fmt_test(ro)}.")
     tr = f["tradeoff"]
     lines.append("6. **Trade-off.** Spearman ρ between clean accuracy and mean retained accuracy over the models: "
                  + "; ".join(f"{ARCH_LABELS[r.arch]} ρ = {r.rho:+.2f} (two-sided {fmt_p(r.p_two_sided)})"

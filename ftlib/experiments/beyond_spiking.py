@@ -317,17 +317,17 @@ def conclusions(f: dict, s: Settings) -> str:
     fo, fc, fx = f["fat_own"], f["fat_cross"], f["fat_other"]
     lines.append(
         f"2. **Fault-aware training** (FIR {s.fir:g}) against none: under its own spiking fault "
-        f"{beyond.fmt_ci(fo)} ({p_(fo['p_value'])}, {ev(fo['p_value'])}); under the other spiking fault "
-        f"{beyond.fmt_ci(fc)} ({p_(fc['p_value'])}, {ev(fc['p_value'])}); under every fault model but its own "
-        f"{beyond.fmt_ci(fx)} ({p_(fx['p_value'])}, {ev(fx['p_value'])}). "
+        f"{beyond.fmt_test(fo)}; under the other spiking fault "
+        f"{beyond.fmt_test(fc)}; under every fault model but its own "
+        f"{beyond.fmt_test(fx)}. "
         + ("Its protection transfers beyond the fault it was trained with."
            if fx["p_value"] < 0.05 and fx["diff_pp"] > 0 else
            "Its protection does not demonstrably transfer beyond the fault it was trained with."))
     po, px = f["pat_own"], f["pat_other"]
     lines.append(
         f"3. **Pattern generation** (snn_patterns' Algorithm 1) against fault-aware training alone, same fault "
-        f"and ratio: under its own fault {beyond.fmt_ci(po)} ({p_(po['p_value'])}, {ev(po['p_value'])}); "
-        f"under the other fault models {beyond.fmt_ci(px)} ({p_(px['p_value'])}, {ev(px['p_value'])}).")
+        f"and ratio: under its own fault {beyond.fmt_test(po)}; "
+        f"under the other fault models {beyond.fmt_test(px)}.")
     pf = f["per_fault"]
     lines.append("4. **Per fault model** (paired t over seeds): "
                  + "; ".join(f"{SNN_FAULT_LABELS[r.fault]}: {SNN_METHOD_LABELS[r.best]} "
