@@ -312,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<50} {what:<12} {seconds:8.1f} s")
     print(f"  {'jupyter-book build':<50} {'':<12} {t_end - t_html:8.1f} s")
     print(f"  {'total':<50} {'':<12} {t_end - t_start:8.1f} s")
+    budget = scoreboard.BUDGET_MIN.get(args.profile)
+    if budget is not None and not args.chapter:
+        executed = sum(1 for _, what, _ in timings if what == "executed")
+        print(f"  budget of the whole book in {args.profile}: {budget} min from a cold cache on 2 CPU cores "
+              f"(this build executed {executed} of {len(timings)} notebooks in {(t_end - t_start) / 60:.1f} min)")
     if not args.no_html:
         print(f"site: {ROOT / '_build' / 'html' / 'index.html'}")
     return 0

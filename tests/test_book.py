@@ -29,7 +29,7 @@ def test_every_notebook_page_is_built(book):
         page = copy / "_build" / "html" / "book" / "_executed" / nb.parent.name / f"{nb.stem}.html"
         assert page.exists(), page
     assert (copy / "_build" / "html" / "index.html").exists()
-    assert "build timing summary" in out
+    assert "build timing summary" in out and "budget of the whole book in smoke: 10 min" in out
 
 
 def test_every_image_exists_and_no_cell_errors(book):
