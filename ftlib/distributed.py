@@ -187,13 +187,12 @@ def map(fn: Callable, items: Iterable, *, name: str | None = None, shared: dict[
 # ----------------------------------------------------------------------------- training families
 
 def train_locked(cfg, store):
-    """:func:`ftlib.training.train` under the cache entry's lock: of several processes asking for the
-    same configuration at once, one trains it and the others wait, then load it (one entry, one training,
-    checkpoints written by one process)."""
-    from .training import TRAINING_CODE, cache_key, train
+    """:func:`ftlib.training.train`, which fills the cache under the store's one locking rule
+    (:meth:`ftlib.store.Entry.fill`): of several processes asking for the same configuration at once, one
+    trains it and the others wait, then load it; a read-only cache serves what it holds. Kept as a name."""
+    from .training import train
 
-    with store.entry("train", cache_key(cfg), TRAINING_CODE).lock():
-        return train(cfg, store)
+    return train(cfg, store)
 
 
 def _train_task(cfg, cache_root: str):
