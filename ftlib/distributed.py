@@ -31,7 +31,7 @@ by you: prefer ``tls://`` with Dask's security configuration (certificates,
 
 Workers must see the same files as the client: the checkout (same path), the
 data directory and the cache (``FTLIB_CACHE_DIR``) on a shared filesystem.
-The cache is safe under concurrent writers (:meth:`ftlib.store.Entry.lock`).
+The cache is safe under concurrent writers (:meth:`ftlib.store.Entry.fill`).
 
 Same numbers: a task is a function of its inputs only (seeds come from the
 item, e.g. :class:`ftlib.training.TrainConfig` ``seed``, never from global RNG

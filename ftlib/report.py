@@ -311,6 +311,12 @@ class Report:
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
 
+    def save(self) -> Path:
+        """Write the record atomically to ``<results>/<paper>/<notebook>.json``; returns the path."""
+        path = self.folder / (self.section.key.split("/", 1)[1] + ".json")
+        atomic_write_bytes(path, json.dumps(self.record(), indent=1, default=str).encode())
+        return path
+
 
 VARYING = ("timings", "wall_time_s", "created", "versions", "git_commit")
 """Keys of a result record that change from run to run (measured times, environment); all others repeat."""
@@ -320,12 +326,6 @@ def deterministic(record: dict[str, Any]) -> bytes:
     """The part of a result record that the same settings and seed reproduce exactly, as canonical JSON bytes."""
     return json.dumps({k: v for k, v in record.items() if k not in VARYING}, sort_keys=True, default=str,
                       separators=(",", ":")).encode()
-
-    def save(self) -> Path:
-        """Write the record atomically to ``<results>/<paper>/<notebook>.json``; returns the path."""
-        path = self.folder / (self.section.key.split("/", 1)[1] + ".json")
-        atomic_write_bytes(path, json.dumps(self.record(), indent=1, default=str).encode())
-        return path
 
 
 def load_records(root: Path | None = None) -> list[dict[str, Any]]:

@@ -340,6 +340,7 @@ class Entry:
                     f"Point FTLIB_CACHE_DIR at a writable directory (a copy of this cache works: "
                     f"cp -r '{self.root}' ~/ftlib-cache && export FTLIB_CACHE_DIR=~/ftlib-cache) and rerun."
                 ) from None
+            damage = None  # look again under the lock: another process may have repaired or filled it
             try:
                 value = load()
             except CacheCorruptError as exc:
