@@ -230,8 +230,8 @@ def file_lock(path: Path):
 def _why(exc: BaseException) -> str:
     """A short reason from an exception, without torch's advice to unpickle with ``weights_only=False``."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if "weights_only" in first or "unpickl" in first.lower():
-        first = "not a tensors-only torch file"
+    if "weights" in first.lower() or "unpickl" in first.lower() or "pickle" in type(exc).__name__.lower():
+        first = "not a tensors-only torch file (ftlib loads nothing else)"
     return f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__
 
 
