@@ -166,16 +166,29 @@ def pretrain(cfg: AdversarialConfig, store: Store | None = None) -> Pretrained:
     """Phase I of Algorithm 1 (or its cached result): returns the trained networks and the loss history."""
     store = store or Store()
     entry = _entry(cfg, store)
+    # the store's one locking rule: of several processes asking for cfg, one trains, the others load
+    return entry.fill(lambda: _cached(cfg, entry), lambda: _fit(cfg, entry), "adversarial Phase I")
+
+
+def _cached(cfg: AdversarialConfig, entry) -> Pretrained | None:
+    """Phase I of ``cfg`` from its cache entry, or None if it is not stored."""
+    state, meta = entry.load_state(), entry.load_result()
+    if state is None or meta is None:
+        return None
+    x = data.load(cfg.dataset, "train").subset(cfg.n_train or None, seed=cfg.seed).x
+    _, extractor, decoder, disc = networks(cfg, tuple(x.shape[1:]))
+    extractor.load_state_dict(state)
+    extractor.eval()
+    return Pretrained(extractor, decoder, disc, cfg, meta["history"], f"adversarial/{entry.key}",
+                      meta["wall_time_s"], True)
+
+
+def _fit(cfg: AdversarialConfig, entry) -> Pretrained:
+    """Phase I of ``cfg`` (resuming from its checkpoint), stored in ``entry``; the caller holds its lock."""
     ref = f"adversarial/{entry.key}"
     ds = data.load(cfg.dataset, "train").subset(cfg.n_train or None, seed=cfg.seed)
     x = ds.x
     _, extractor, decoder, disc = networks(cfg, tuple(x.shape[1:]))
-    state, meta = entry.load_state(), entry.load_result()
-    if state is not None and meta is not None:
-        extractor.load_state_dict(state)
-        extractor.eval()
-        return Pretrained(extractor, decoder, disc, cfg, meta["history"], ref, meta["wall_time_s"], True)
-
     step = Phase1Step(extractor, decoder, disc, cfg)
     history: list[dict] = []
     start_epoch, elapsed, done = 0, 0.0, 0

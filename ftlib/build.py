@@ -41,10 +41,34 @@ import time
 import uuid
 from pathlib import Path
 
-from .params import PROFILES
+from .errors import ParameterError
+from .params import PROFILES, Param, check_value
 
 ROOT = Path(__file__).resolve().parent.parent
 EXECUTED = "book/_executed"
+
+SEED = Param("seed", int, "seed passed to every notebook", low=0, high=2**31 - 1, profile_default=False)
+"""The build's ``--seed``: the range every notebook's ``seed`` parameter accepts (checked before anything runs)."""
+
+CHAPTER_DATA: dict[str, tuple[str, ...]] = {
+    "adversarial_ft": ("mnist", "fashion_mnist", "cifar10"),
+    "beyond": ("mnist", "fashion_mnist"),
+    "computation_failures": ("mnist",),
+    "continuous_limit": ("mnist", "fashion_mnist", "boston"),
+    "fault_models": ("fashion_mnist",),
+    "snn_patterns": ("mnist",),
+}
+"""The datasets each chapter's notebooks read (a chapter not listed here is given every dataset)."""
+
+
+def datasets_for(chapters: list[str] | None) -> list[str]:
+    """The datasets a build of ``chapters`` (None: the whole book) needs, in :data:`ftlib.data.DATASETS` order."""
+    from .data import DATASETS
+
+    if not chapters or any(c not in CHAPTER_DATA for c in chapters):
+        return list(DATASETS)
+    need = {d for c in chapters for d in CHAPTER_DATA[c]}
+    return [d for d in DATASETS if d in need]
 
 
 def notebooks(root: Path = ROOT, chapters: list[str] | None = None) -> list[Path]:
@@ -255,6 +279,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="with a cluster: one task per notebook (default), or notebooks here and their "
                          "training runs and sweeps on the workers")
     args = ap.parse_args(argv)
+    # reject bad input before anything runs: an unknown chapter, a seed no notebook accepts
+    if args.chapter:
+        notebooks(ROOT, args.chapter)  # SystemExit naming the chapters
+    try:
+        check_value(SEED, args.seed)
+    except ParameterError as exc:
+        ap.error(f"--seed: {exc}")
 
     t_start = time.perf_counter()
     code = ftlib_hash()
@@ -276,6 +307,16 @@ def main(argv: list[str] | None = None) -> int:
     # leftovers of attempts that were killed (a lost worker, an interrupted build) are not pages
     for stale in (ROOT / EXECUTED).glob("*/.*.ipynb"):
         stale.unlink(missing_ok=True)
+
+    if todo:
+        # first use: fetch the datasets the notebooks read (https, capped, hashed); offline, one message, no run
+        from . import data
+
+        if data.fetch_missing(datasets_for(args.chapter)) != 0:
+            print("\nThe build stopped before running any notebook: the datasets above are missing. Connect to the "
+                  "internet (the build downloads them into the data directory) or set FTLIB_DATA_DIR to a folder "
+                  "that holds them, then rerun.", file=sys.stderr)
+            return 2
 
     from . import distributed
 

@@ -34,17 +34,21 @@ Where the files are looked for, in this order (the first complete copy wins):
    inside ftlib (``ftlib/datasets/boston_housing.csv``).
 3. a download from the official mirrors (:data:`MIRRORS`) into the data
    directory in torchvision's layout, only when ``FTLIB_ALLOW_DOWNLOAD=1`` or
-   ``load(..., download=True)``.
+   ``load(..., download=True)`` (the book's build, ``python -m ftlib.build``,
+   opts in by itself, see :func:`fetch_missing`). Downloads use https only, are
+   streamed to a temporary file with a size cap, hashed before use and then
+   moved into place.
 
 :func:`locate` lists the places, :func:`where` says which one is used.
 
 Every file is verified against a known checksum of its (decompressed) content
-(:mod:`ftlib._data_checksums`) before it is used. A verified file is
-remembered by ``(path, size, mtime)`` in ``<cache_dir>/data/verified.json``
-so later processes skip re-hashing it; any change of size or mtime makes it be
-verified again. CIFAR-10's xz arrays (about 7 s to decompress on one core) are
-also kept decoded under ``<cache_dir>/data/decoded/`` (about 180 MB; each
-re-read is hash-checked, ~0.1 s).
+(:mod:`ftlib._data_checksums`) in every process that loads it, before it is used
+(once per process and file: a second :func:`load` reuses the decoded arrays), so
+a changed byte is refused even when size and mtime were kept; the sha256 costs
+about 0.1 s for MNIST's training images. CIFAR-10's xz arrays (about 7 s to
+decompress on one core) are kept decoded under ``<cache_dir>/data/decoded/``
+(about 180 MB); a decoded copy is used only after its own content hash matched
+the known one (~0.3 s).
 
 Order caveat: the book's shared CIFAR-10 *test* array is grouped by class (see
 its PROVENANCE.md); the torchvision pickles keep the original order. Whole-set
@@ -67,7 +71,6 @@ import functools
 import gzip
 import hashlib
 import io
-import json
 import lzma
 import os
 import pickle
@@ -88,7 +91,7 @@ import torch
 from . import _data_checksums as sums
 from . import config
 from .errors import DatasetCorruptError, DatasetNotFoundError, FtlibError, ParameterError
-from .store import atomic_write_bytes
+from .store import FILE_MODE, atomic_write_bytes, share_dir
 
 __all__ = [
     "DATASETS",
@@ -99,6 +102,7 @@ __all__ = [
     "subset_indices",
     "clear_cache",
     "check",
+    "fetch_missing",
     "SPLITS",
     "BOSTON_COLUMNS",
     "MIRRORS",
@@ -136,7 +140,8 @@ BOSTON_TEST_EVERY = 5
 
 MIRRORS: dict[str, tuple[str, ...]] = {
     "mnist": ("https://ossci-datasets.s3.amazonaws.com/mnist/",),
-    "fashion_mnist": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+    # Zalando's bucket through S3's TLS endpoint (its s3-website endpoint is plain http)
+    "fashion_mnist": ("https://fashion-mnist.s3.eu-central-1.amazonaws.com/",),
     "cifar10": ("https://www.cs.toronto.edu/~kriz/",),
 }
 """Official download mirrors (base URLs, tried in order). Boston ships inside ftlib."""
@@ -161,6 +166,12 @@ _IDX_STEMS = {
 _TORCHVISION_FOLDER = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 _DOWNLOAD_TIMEOUT_S = 60
 _CHUNK = 1 << 20
+DOWNLOAD_SCHEMES = ("https", "file")
+"""URL schemes a download may use: https, or a local mirror (``file://``); never plain http."""
+MAX_DOWNLOAD_BYTES = 256 << 20
+"""Largest file a download accepts (CIFAR-10's archive is 163 MiB; MNIST's largest .gz 9.5 MiB)."""
+MAX_IDX_BYTES = 64 << 20
+"""Largest decompressed idx file accepted from a download (MNIST's training images: 44.9 MiB)."""
 
 
 # ---------------------------------------------------------------------------
@@ -430,40 +441,23 @@ def _corrupt(path: Path | str, problem: str, remedy: str | None = None) -> Datas
 _VERIFIED: set[tuple[str, int, int, str]] = set()
 
 
-def _stamp_file() -> Path:
-    """The JSON file remembering verified files across processes."""
-    return config.cache_dir() / "data" / "verified.json"
-
-
 def _identity(path: Path, digest: str) -> tuple[str, int, int, str]:
     """``(path, size, mtime_ns, digest)``: a file's identity for the stamp."""
     st = path.stat()
     return str(path), st.st_size, st.st_mtime_ns, digest
 
 
-def _read_stamps() -> dict[str, Any]:
-    """The stamp file's content ({} if absent or unreadable)."""
-    try:
-        stamps = json.loads(_stamp_file().read_text())
-        return stamps if isinstance(stamps, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def _is_stamped(path: Path, digest: str) -> bool:
-    """True if ``path`` was already verified to have ``digest`` and has not changed since."""
-    ident = _identity(path, digest)
-    if ident in _VERIFIED:
-        return True
-    entry = _read_stamps().get(ident[0])
-    if entry == {"size": ident[1], "mtime_ns": ident[2], "digest": digest}:
-        _VERIFIED.add(ident)
-        return True
-    return False
+    """True if ``path`` was verified to have ``digest`` by this process and has not changed since.
+
+    Only this process's own verifications count: a new process hashes every
+    file it reads again (bit rot keeps size and mtime), once.
+    """
+    return _identity(path, digest) in _VERIFIED
 
 
 def _stamp(path: Path, digest: str, ident: tuple[str, int, int, str] | None = None) -> None:
-    """Remember that ``path`` has content ``digest``. Best effort.
+    """Remember, in this process, that ``path`` has content ``digest``.
 
     ``ident`` is the file's identity taken *before* it was read; if the file
     changed meanwhile, nothing is remembered.
@@ -472,12 +466,6 @@ def _stamp(path: Path, digest: str, ident: tuple[str, int, int, str] | None = No
     if ident is not None and ident != now:
         return
     _VERIFIED.add(now)
-    stamps = {p: e for p, e in _read_stamps().items() if Path(p).exists()}  # drop entries of deleted files
-    stamps[now[0]] = {"size": now[1], "mtime_ns": now[2], "digest": digest}
-    try:
-        atomic_write_bytes(_stamp_file(), json.dumps(stamps, indent=0, sort_keys=True).encode())
-    except OSError:
-        pass  # a read-only cache only costs re-hashing next time
 
 
 def _unlink(path: Path) -> None:
@@ -605,11 +593,12 @@ def _save_decoded(expected: str, arr: np.ndarray) -> None:
     """Keep a decoded copy in the cache, atomically. Best effort."""
     path = _decoded_cache_path(expected)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        share_dir(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 np.save(f, arr, allow_pickle=False)
+            os.chmod(tmp, FILE_MODE)  # a shared cache stays readable by its group
             os.replace(tmp, path)
         except BaseException:
             _unlink(Path(tmp))
@@ -621,7 +610,7 @@ def _save_decoded(expected: str, arr: np.ndarray) -> None:
 def _cifar_raw_array(path: Path, expected: str, thorough: bool) -> np.ndarray:
     """The raw uint8 rows of a CIFAR-10 ``.u8[.xz]`` file, via the decoded cache when possible."""
     compressed = path.suffix == ".xz"
-    if compressed and not thorough and _is_stamped(path, expected):
+    if compressed and not thorough:  # the decoded copy is used only if its content hash matches
         cached = _load_decoded(expected)
         if cached is not None:
             return cached
@@ -849,12 +838,24 @@ def _with_mirrors(name: str, filename: str, install: Any) -> list[str]:
 @contextlib.contextmanager
 def _fetched(url: str, folder: Path) -> Iterator[Path]:
     """Download ``url`` into a temporary file in ``folder``; the file is always removed after."""
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in DOWNLOAD_SCHEMES:
+        raise ValueError(f"refusing a {scheme}:// download (only {', '.join(DOWNLOAD_SCHEMES)})")
     fd, name = tempfile.mkstemp(dir=folder, prefix=".download-", suffix=".part")
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as resp:
+            final = getattr(resp, "geturl", lambda: url)() or url
+            if final.split(":", 1)[0].lower() not in DOWNLOAD_SCHEMES:
+                raise ValueError(f"refusing a redirect to {final} (only {', '.join(DOWNLOAD_SCHEMES)})")
             total = int(resp.headers.get("Content-Length") or 0) or None
+            if total is not None and total > MAX_DOWNLOAD_BYTES:
+                raise ValueError(f"the server announces {total} bytes, more than the cap of {MAX_DOWNLOAD_BYTES}")
+            size = 0
             for chunk in _progress(iter(lambda: resp.read(_CHUNK), b""), total, url):
+                size += len(chunk)
+                if size > MAX_DOWNLOAD_BYTES:
+                    raise ValueError(f"the download exceeds the cap of {MAX_DOWNLOAD_BYTES} bytes")
                 out.write(chunk)
         yield tmp
     finally:
@@ -881,12 +882,36 @@ _DOWNLOAD_REMEDY = "The download is damaged or not the official file; nothing wa
 
 
 def _install_idx(name: str, stem: str, tmp: Path, url: str, dest: Path) -> None:
-    """Verify a downloaded ``stem.gz`` and write it decompressed (torchvision reads that too)."""
-    payload = _decompress(url, tmp.read_bytes(), gzip.decompress, (OSError, EOFError, zlib.error), "gzip",
-                          _DOWNLOAD_REMEDY)
+    """Verify a downloaded ``stem.gz`` and write it decompressed (torchvision reads that too).
+
+    Decompressed in a stream into a temporary file beside the destination (at most
+    :data:`MAX_IDX_BYTES`), hashed on the way, moved into place only when the hash matched.
+    """
     expected = _expected_sha(name, stem)
-    _verify(url, payload, expected, what="decompressed content", remedy=_DOWNLOAD_REMEDY)
-    atomic_write_bytes(dest / stem, payload)
+    h = hashlib.sha256()
+    fd, part = tempfile.mkstemp(dir=dest, prefix=f".{stem}.", suffix=".part")
+    try:
+        size = 0
+        with os.fdopen(fd, "wb") as out, gzip.open(tmp, "rb") as src:
+            for chunk in iter(lambda: src.read(_CHUNK), b""):
+                size += len(chunk)
+                if size > MAX_IDX_BYTES:
+                    raise _corrupt(url, f"it decompresses to more than {MAX_IDX_BYTES} bytes.", _DOWNLOAD_REMEDY)
+                h.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        actual = "sha256:" + h.hexdigest()
+        if actual != expected:
+            raise _corrupt(url, f"the sha256 of its decompressed content does not match the known value.\n"
+                                f"  expected {expected}\n  actual   {actual}", _DOWNLOAD_REMEDY)
+        os.chmod(part, FILE_MODE)
+        os.replace(part, dest / stem)
+    except (OSError, EOFError, zlib.error) as e:
+        raise _corrupt(url, f"it is not a valid gzip stream ({type(e).__name__}: {e}); the file is truncated or "
+                            "damaged.", _DOWNLOAD_REMEDY) from e
+    finally:
+        _unlink(Path(part))
     _stamp(dest / stem, expected)
 
 
@@ -929,12 +954,17 @@ def _verify_file_md5(path: Path, expected: str, url: str, remedy: str) -> None:
 # python -m ftlib.data check
 # ---------------------------------------------------------------------------
 
-def check(download: bool = False, out: Any = None) -> int:
-    """Load and fully re-verify every dataset split; print one line each. Returns 0 or 1."""
+def check(download: bool | None = None, out: Any = None, names: Sequence[str] | None = None) -> int:
+    """Load and fully re-verify every dataset split (of ``names``, default all); print one line each.
+
+    ``download``: fetch what is missing from :data:`MIRRORS`; ``None`` (default)
+    follows ``FTLIB_ALLOW_DOWNLOAD``. Returns 0 (all present and intact) or 1.
+    """
     out = out or sys.stdout
+    download = config.download_allowed() if download is None else download
     problems: list[str] = []
     print(f"data directory: {_data_dir_note()}", file=out)
-    for name in DATASETS:
+    for name in names or DATASETS:
         for split in SPLITS[name]:
             line, problem = _check_one(name, split, download)
             print(line, file=out)
@@ -943,6 +973,39 @@ def check(download: bool = False, out: Any = None) -> int:
     for p in problems:
         print("\n" + p, file=out)
     return 1 if problems else 0
+
+
+def fetch_missing(names: Sequence[str] | None = None, out: Any = None) -> int:
+    """The book build's first step: download every split of ``names`` (default all) that is not found.
+
+    Unlike :func:`load`, this does not wait for ``FTLIB_ALLOW_DOWNLOAD``: building
+    the book is the user's request for its data. Downloads go to the data
+    directory (https only, size-capped, hashed before use). Returns 0 when every
+    split is present; else prints the report of :func:`check` for what is still
+    missing (offline, say) and returns 1.
+    """
+    out = out or sys.stdout
+    names = list(names or DATASETS)
+    missing = [(n, s) for n in names for s in SPLITS[n] if _search(n, s)[0] is None]
+    failed: list[str] = []
+    for n in dict.fromkeys(n for n, _ in missing):
+        if n not in MIRRORS:
+            continue
+        print(f"ftlib.data: {n} is not in {_data_dir_note()}; downloading it from {MIRRORS[n][0]} ...",
+              file=out, flush=True)
+        for s in [s for m, s in missing if m == n]:
+            try:
+                if _search(n, s)[0] is None:
+                    _download(n, s)
+            except FtlibError as e:
+                failed.append(str(e))
+    still = [n for n in dict.fromkeys(n for n, _ in missing) if any(_search(n, s)[0] is None for s in SPLITS[n])]
+    if not still and not failed:
+        return 0
+    for message in failed:
+        print(message, file=out)
+    check(download=False, out=out, names=still or names)
+    return 1
 
 
 def _check_one(name: str, split: str, download: bool) -> tuple[str, str | None]:
@@ -969,7 +1032,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ftlib.data", description="ftlib datasets")
     sub = parser.add_subparsers(dest="command", required=True)
     p_check = sub.add_parser("check", help="verify every dataset and say where it was found")
-    p_check.add_argument("--download", action="store_true", help="download missing datasets (official mirrors)")
+    p_check.add_argument("--download", action="store_true", default=None,
+                         help="download missing datasets (official mirrors; default: $FTLIB_ALLOW_DOWNLOAD)")
     sub.add_parser("where", help="list the places searched for each dataset")
     args = parser.parse_args(argv)
     if args.command == "where":

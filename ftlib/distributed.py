@@ -22,9 +22,16 @@ The cluster is chosen by environment variables (or by ``python -m ftlib.build
   task whose worker died is rescheduled by the scheduler anyway (up to
   ``distributed.scheduler.allowed-failures`` times).
 
+Security: a Dask scheduler executes whatever functions its clients send, so
+anyone who can reach its port can run code as the user of its workers. A
+``local:N`` cluster therefore listens on 127.0.0.1 only (scheduler and
+dashboard). A ``tcp://`` scheduler on a shared network must be reachable only
+by you: prefer ``tls://`` with Dask's security configuration (certificates,
+``distributed.comm.require-encryption``), see *Rerun it yourself*.
+
 Workers must see the same files as the client: the checkout (same path), the
 data directory and the cache (``FTLIB_CACHE_DIR``) on a shared filesystem.
-The cache is safe under concurrent writers (:meth:`ftlib.store.Entry.lock`).
+The cache is safe under concurrent writers (:meth:`ftlib.store.Entry.fill`).
 
 Same numbers: a task is a function of its inputs only (seeds come from the
 item, e.g. :class:`ftlib.training.TrainConfig` ``seed``, never from global RNG
@@ -49,6 +56,9 @@ ENV_RETRIES = "FTLIB_RETRIES"
 JOBQUEUE_CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster", "sge": "SGECluster",
                      "htcondor": "HTCondorCluster", "oar": "OARCluster", "moab": "MoabCluster"}
 """``FTLIB_JOBQUEUE`` values and the dask-jobqueue cluster class each one starts."""
+
+LOCAL_DASHBOARD = "127.0.0.1:8787"
+"""Where the dashboard of a ``local:N`` cluster listens: loopback only (another port if 8787 is taken)."""
 
 _client = None  # the Client of this process, created on first use
 _cluster = None  # a cluster this process started (local:N or jobqueue), closed with the client
@@ -75,7 +85,9 @@ def _start_cluster(address: str | None, jobqueue: str | None):
         n = address.partition(":")[2] or str(os.cpu_count() or 1)
         if not n.isdigit() or int(n) < 1:
             raise ValueError(f"{ENV_SCHEDULER}={address!r}: use local:N with N ≥ 1 worker processes")
-        cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True)
+        # scheduler and dashboard on loopback only: a Dask scheduler runs whatever code a client sends it
+        cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=LOCAL_DASHBOARD)
         return cluster, cluster
     if address:
         return None, address
@@ -187,13 +199,12 @@ def map(fn: Callable, items: Iterable, *, name: str | None = None, shared: dict[
 # ----------------------------------------------------------------------------- training families
 
 def train_locked(cfg, store):
-    """:func:`ftlib.training.train` under the cache entry's lock: of several processes asking for the
-    same configuration at once, one trains it and the others wait, then load it (one entry, one training,
-    checkpoints written by one process)."""
-    from .training import TRAINING_CODE, cache_key, train
+    """:func:`ftlib.training.train`, which fills the cache under the store's one locking rule
+    (:meth:`ftlib.store.Entry.fill`): of several processes asking for the same configuration at once, one
+    trains it and the others wait, then load it; a read-only cache serves what it holds. Kept as a name."""
+    from .training import train
 
-    with store.entry("train", cache_key(cfg), TRAINING_CODE).lock():
-        return train(cfg, store)
+    return train(cfg, store)
 
 
 def _train_task(cfg, cache_root: str):

@@ -23,3 +23,7 @@ class DatasetCorruptError(FtlibError):
 
 class CacheCorruptError(FtlibError):
     """A cache entry cannot be read or does not match its configuration."""
+
+
+class CacheReadOnlyError(FtlibError):
+    """The cache directory cannot be written and lacks an entry that would have to be computed."""

@@ -36,9 +36,11 @@ class Param:
     """One notebook parameter.
 
     ``kind`` is one of ``int``, ``float``, ``str``, ``bool``, ``list``; for a
-    list, ``item`` is the kind of its elements. ``low``/``high`` bound numbers
-    (and every element of a numeric list); ``choices`` restricts the value.
-    ``profile_default`` means ``None`` is allowed and stands for the profile's value.
+    list, ``item`` is the kind of its elements, and for a list of lists
+    (``item=list``) ``inner`` the kind of theirs. ``low``/``high`` bound numbers
+    (and every number of a list, nested or not); ``choices`` restricts the value,
+    or for a list each of its elements. ``profile_default`` means ``None`` is
+    allowed and stands for the profile's value.
     """
 
     name: str
@@ -49,22 +51,57 @@ class Param:
     high: float | None = None
     item: type | None = None
     profile_default: bool = True
+    inner: type | None = None
 
     def describe(self) -> str:
         """What values are allowed, in words (used in error messages and docs)."""
         what = _TYPE_NAMES[self.kind]
         if self.kind is list and self.item is not None:
-            what = f"a list of {_TYPE_NAMES[self.item].split(' ', 1)[1]}s (pass it with -y, e.g. -y '{self.name}: [0.0, 0.1]')"
+            of = _TYPE_NAMES[self.item].split(" ", 1)[1] + "s"
+            if self.item is list and self.inner is not None:
+                of = f"lists of {_TYPE_NAMES[self.inner].split(' ', 1)[1]}s"
+            what = f"a list of {of} (pass it with -y, e.g. -y '{self.name}: {self._example()}')"
         parts = [what]
         if self.choices is not None:
-            parts.append("one of " + ", ".join(repr(c) for c in self.choices))
+            parts.append(("each " if self.kind is list else "") + "one of " + ", ".join(repr(c) for c in self.choices))
         if self.low is not None or self.high is not None:
-            lo = "-inf" if self.low is None else f"{self.low:g}"
-            hi = "inf" if self.high is None else f"{self.high:g}"
+            lo = "-inf" if self.low is None else _num(self.low, self._number_kind())
+            hi = "inf" if self.high is None else _num(self.high, self._number_kind())
             parts.append(f"in [{lo}, {hi}]")
         if self.profile_default:
             parts.append("or None for the profile's value")
         return ", ".join(parts)
+
+
+    def _number_kind(self) -> type:
+        """The kind of the numbers ``low``/``high`` bound: the value's, a list's elements', or nested ones'."""
+        if self.kind is list:
+            return self.inner if self.item is list and self.inner is not None else (self.item or float)
+        return self.kind
+
+    def _example(self) -> str:
+        """A valid-looking example value of a list parameter, for the hint."""
+        kind = self._number_kind()
+        if self.choices:
+            one = "[" + ", ".join(repr(c) for c in self.choices[:2]) + "]"
+        elif kind is int:
+            lo = int(self.low) if self.low is not None else 1
+            one = f"[{lo}, {lo + 1}]"
+        elif kind is str:
+            one = "['a', 'b']"
+        elif kind is bool:
+            one = "[true, false]"
+        else:
+            lo = float(self.low) if self.low is not None else 0.0
+            one = f"[{lo!r}, {lo + 0.1!r}]"
+        return f"[{one}]" if self.item is list else one
+
+
+def _num(v: float, kind: type) -> str:
+    """A bound in words: integers as integers (2147483647, not 2.14748e+09), other numbers with %g."""
+    if kind is int or float(v).is_integer() and abs(v) >= 1e6:
+        return str(int(v))
+    return f"{v:g}"
 
 
 def _is_kind(value: Any, kind: type) -> bool:
@@ -88,18 +125,38 @@ def check_value(p: Param, value: Any) -> Any:
             f"parameter '{p.name}' must be {p.describe()}; got {value!r} ({type(value).__name__})"
         )
     items = value if p.kind is list else [value]
+    where = [""] * len(items) if p.kind is not list else [f" (element {i}: {v!r})" for i, v in enumerate(items)]
     if p.kind is list:
-        if p.item is not None and not all(_is_kind(v, p.item) for v in items):
-            raise ParameterError(f"parameter '{p.name}' must be {p.describe()}; got {value!r}")
         if len(items) == 0:
             raise ParameterError(f"parameter '{p.name}' must be a non-empty list; got []")
-    for v in items:
+        for v, at in zip(items, where):
+            if p.item is not None and not _is_kind(v, p.item):
+                raise ParameterError(f"parameter '{p.name}' must be {p.describe()}; got {value!r}{at}")
+        if p.item is list:  # a list of lists: check inside each one too
+            flat, flat_where = [], []
+            for i, inner in enumerate(items):
+                if len(inner) == 0:
+                    raise ParameterError(f"parameter '{p.name}' must be {p.describe()}; got {value!r} "
+                                         f"(element {i} is empty)")
+                for j, v in enumerate(inner):
+                    at = f" (element [{i}][{j}]: {v!r})"
+                    if p.inner is not None and not _is_kind(v, p.inner) or \
+                            p.inner is None and not _is_kind(v, float) or isinstance(v, list):
+                        raise ParameterError(f"parameter '{p.name}' must be {p.describe()}; got {value!r}{at}")
+                    flat.append(v)
+                    flat_where.append(at)
+            items, where = flat, flat_where
+    for v, at in zip(items, where):
         if isinstance(v, float) and not math.isfinite(v):
-            raise ParameterError(f"parameter '{p.name}' must be finite; got {value!r}")
+            raise ParameterError(f"parameter '{p.name}' must be finite; got {value!r}{at}")
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
         if p.low is not None and v < p.low or p.high is not None and v > p.high:
-            raise ParameterError(f"parameter '{p.name}' must be {p.describe()}; got {value!r}")
-    if p.choices is not None and value not in p.choices:
-        raise ParameterError(f"parameter '{p.name}' must be {p.describe()}; got {value!r}")
+            raise ParameterError(f"parameter '{p.name}' must be {p.describe()}; got {value!r}{at}")
+    if p.choices is not None:
+        for v, at in zip(value if p.kind is list else [value], where if p.kind is list else [""]):
+            if v not in p.choices:
+                raise ParameterError(f"parameter '{p.name}' must be {p.describe()}; got {value!r}{at}")
     if p.kind is float:
         return float(value)
     if p.kind is list and p.item is float:

@@ -169,6 +169,7 @@ class Report:
         self.settings = settings
         self.rows: list[Comparison] = []
         self.figures: list[dict[str, str]] = []
+        self.timings: dict[str, float] = {}
         self._t0 = time.perf_counter()
 
     @property
@@ -278,8 +279,20 @@ class Report:
         display({"text/html": html, "text/plain": f"[Figure {number}: {alt}] {caption}"}, raw=True)
         plt.close(fig)
 
+    def timing(self, name: str, value: float) -> None:
+        """Keep a *measured* quantity (seconds, a ratio of measured times) in the record's ``timings`` block,
+        apart from the results that repeat exactly with the same seed (see :func:`deterministic`)."""
+        self.timings[name] = float(value)
+
     def record(self) -> dict[str, Any]:
-        """The machine-readable result record (what :meth:`save` writes)."""
+        """The machine-readable result record (what :meth:`save` writes).
+
+        Everything but :data:`VARYING` (``timings``: wall time and measured
+        quantities of :meth:`timing`; versions, commit, creation time) is a
+        function of the settings and the seed: :func:`deterministic` of two runs
+        with one seed is byte-identical.
+        """
+        wall = round(time.perf_counter() - self._t0, 2)
         return {
             "section": self.section.key,
             "title": self.section.title,
@@ -293,7 +306,8 @@ class Report:
             "figures": self.figures,
             "versions": versions(),
             "git_commit": _git_commit(),
-            "wall_time_s": round(time.perf_counter() - self._t0, 2),
+            "timings": {"wall_time_s": wall, **self.timings},
+            "wall_time_s": wall,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
 
@@ -302,6 +316,16 @@ class Report:
         path = self.folder / (self.section.key.split("/", 1)[1] + ".json")
         atomic_write_bytes(path, json.dumps(self.record(), indent=1, default=str).encode())
         return path
+
+
+VARYING = ("timings", "wall_time_s", "created", "versions", "git_commit")
+"""Keys of a result record that change from run to run (measured times, environment); all others repeat."""
+
+
+def deterministic(record: dict[str, Any]) -> bytes:
+    """The part of a result record that the same settings and seed reproduce exactly, as canonical JSON bytes."""
+    return json.dumps({k: v for k, v in record.items() if k not in VARYING}, sort_keys=True, default=str,
+                      separators=(",", ":")).encode()
 
 
 def load_records(root: Path | None = None) -> list[dict[str, Any]]:

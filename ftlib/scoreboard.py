@@ -145,8 +145,10 @@ def render_timings(records: list[dict]) -> str:
     models in the cache ran faster than it would from a cold cache."""
     runs = sorted((r["section"], r.get("profile", "?"), float(r["wall_time_s"])) for r in records
                   if r.get("wall_time_s") is not None)
-    if not runs:
-        return ""
+    if not runs:  # the label stays: other pages refer to it
+        return "\n".join(["", "(scoreboard-build-time)=", "## build time", "",
+                          "No result records yet: the notebooks of this copy have not run "
+                          "(`python -m ftlib.build`).", ""])
     lines = ["", "(scoreboard-build-time)=", "## build time", "",
              "Wall time of each notebook of this copy, from its result record (kernel start-up and the HTML "
              "build come on top, about 5 s per notebook and half a minute). "

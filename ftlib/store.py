@@ -11,13 +11,28 @@ then :func:`os.replace` (atomic on POSIX). Models are loaded with
 ``torch.load(weights_only=True)``. Training checkpoints (``checkpoint.pt``)
 let an interrupted training resume from its last completed epoch.
 
-Concurrent writers (several workers of a distributed build on a shared
-filesystem, ``ftlib.distributed``): a reader only ever sees a whole file,
-never a torn one, and :meth:`Entry.lock` (an ``fcntl.flock`` on the entry's
-``.lock`` file; NFS maps it to a POSIX lock through lockd) lets one process
-compute an entry while the others wait and then load it — one entry, one
-computation, checkpoints written by one process only. The operating system
-releases the lock when its holder dies, so a killed worker blocks nobody.
+One locking rule fills the cache (:meth:`Entry.fill`, used by every computation
+that writes an entry: supervised, spiking and adversarial training, sweeps,
+Monte Carlo and evaluations through :meth:`Store.cached_result`): look the entry
+up; on a miss take the entry's lock (an ``fcntl.flock`` on
+``<key>.lock`` beside the entry directory; NFS maps it to a POSIX lock through
+lockd), look again, and only then compute and store it. Of N processes asking
+for one entry at once one computes, the others wait and then load it — one
+entry, one computation, checkpoints written by one process only. The operating
+system releases the lock when its holder dies, so a killed worker blocks nobody.
+A read-only cache (a team's shared copy) serves every entry it holds without
+creating a lock; a missing entry then stops with one :class:`CacheReadOnlyError`
+saying what cannot be computed and how to point ``FTLIB_CACHE_DIR`` elsewhere.
+
+Integrity: a complete entry ends with ``manifest.json`` (written last,
+atomically) holding the sha256 of each of its files; every read checks the
+file it reads against it. A damaged or altered entry (truncated, edited, not
+loadable) is moved aside to ``<key>.corrupt-<UTC time>`` (kept for inspection),
+named in one warning line on stderr, and computed again; a damaged training
+checkpoint is moved aside the same way and the training restarts. Entries
+written before manifests existed are served as before (whole-file reads).
+Files are created ``0644`` and directories ``g+rx`` whatever the umask, so a
+cache shared by a group stays readable by it.
 
 Clear the cache with ``python -m ftlib.store clear [kind]`` or delete the
 directory printed by ``python -m ftlib.store where``.
@@ -34,14 +49,15 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
 from . import config
-from .errors import CacheCorruptError
+from .errors import CacheCorruptError, CacheReadOnlyError
 
 # Modules that only present results; editing them must not invalidate trained models.
 _PRESENTATION = {"report.py", "reference.py", "scoreboard.py", "build.py", "style.py", "params.py",
@@ -95,16 +111,39 @@ def canonical_json(config_: dict) -> str:
     return json.dumps(_canonical(config_), sort_keys=True, separators=(",", ":"))
 
 
+FILE_MODE = 0o644
+"""Mode of every cache file (and decoded data copy): readable by the group and others, whatever the umask."""
+
+_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def share_dir(path: Path) -> None:
+    """Create ``path`` (and parents) and give the directories ftlib creates ``g+rx`` whatever the umask."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    path.mkdir(parents=True, exist_ok=True)
+    for d in missing:
+        try:
+            os.chmod(d, os.stat(d).st_mode | 0o750)
+        except OSError:
+            pass
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    share_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; cache and data files are meant to be shared
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; cache and data files are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -112,23 +151,39 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    """``torch.save`` through a temporary file and :func:`os.replace`."""
+    """``torch.save`` through a temporary file and :func:`os.replace` (the file made :data:`FILE_MODE`)."""
     import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    share_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         torch.save(obj, tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes (streamed)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 _held = threading.local()  # the lock files this thread holds (Entry.lock is re-entrant per thread)
 _NO_LOCKING = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
 _warned_no_locking = False
+
+
+def _open_lock(path: Path):
+    """Open (creating) a lock file; an OSError of a read-only cache propagates."""
+    share_dir(path.parent)
+    return open(path, "a+b")
 
 
 @contextmanager
@@ -137,7 +192,8 @@ def file_lock(path: Path):
 
     Re-entrant within a thread. Where the filesystem cannot lock (NFS without
     lockd, some FUSE mounts) it warns once and goes on unlocked: writes stay
-    atomic, at worst two processes compute the same entry.
+    atomic, at worst two processes compute the same entry. Raises the
+    ``OSError`` of a directory that cannot be written (see :meth:`Entry.fill`).
     """
     global _warned_no_locking
     held = _held.__dict__.setdefault("paths", set())
@@ -145,12 +201,11 @@ def file_lock(path: Path):
     if key in held:
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
     except ImportError:  # not POSIX: no inter-process lock
         fcntl = None
-    with open(path, "a+b") as f:
+    with _open_lock(path) as f:
         locked = False
         if fcntl is not None:
             try:
@@ -172,6 +227,18 @@ def file_lock(path: Path):
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
+def _why(exc: BaseException) -> str:
+    """A short reason from an exception, without torch's advice to unpickle with ``weights_only=False``."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if "weights" in first.lower() or "unpickl" in first.lower() or "pickle" in type(exc).__name__.lower():
+        first = "not a tensors-only torch file (ftlib loads nothing else)"
+    return f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__
+
+
+COMPLETE_FILES = ("config.json", "result.json", "model.pt")
+"""The files of a complete entry that its manifest covers (a checkpoint is work in progress, not covered)."""
+
+
 class Entry:
     """One cache entry (a directory) for a (kind, configuration) pair."""
 
@@ -181,13 +248,18 @@ class Entry:
         self.config_text = canonical_json({"config": config_, "code": code_salt(code), "kind": kind})
         self.key = hashlib.sha256(self.config_text.encode()).hexdigest()
         self.path = store.root / kind / self.key[:2] / self.key
+        self.root = store.root
+
+    @property
+    def name(self) -> str:
+        """``kind/key[:12]``: how messages name this entry."""
+        return f"{self.kind}/{self.key[:12]}"
 
     def _corrupt(self, what: str, exc: BaseException | None = None) -> CacheCorruptError:
-        reason = f": {type(exc).__name__}: {exc}" if exc else ""
+        reason = f": {_why(exc)}" if exc else ""
         return CacheCorruptError(
-            f"cache entry {self.kind}/{self.key[:12]} is corrupt ({what}{reason}).\n"
-            f"Delete it and rerun (it will be recomputed): rm -r '{self.path}'\n"
-            f"or clear the whole cache: python -m ftlib.store clear"
+            f"cache entry {self.name} is damaged ({what}{reason}); ftlib.store moves such an entry aside "
+            f"and recomputes it (Entry.fill). To drop it by hand: rm -r '{self.path}'"
         )
 
     def _check_config(self) -> bool:
@@ -203,13 +275,101 @@ class Entry:
             raise self._corrupt("config.json does not match the requested configuration")
         return True
 
+    def _manifest(self) -> dict[str, str] | None:
+        """``{file name: sha256}`` of a sealed entry, or None (not complete yet, or written before manifests)."""
+        path = self.path / "manifest.json"
+        if not path.exists():
+            return None
+        try:
+            files = json.loads(path.read_text())["files"]
+            if not isinstance(files, dict):
+                raise ValueError("no file table")
+            return {str(k): str(v) for k, v in files.items()}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise self._corrupt("manifest.json unreadable", exc) from None
+
+    def _read(self, name: str) -> bytes | None:
+        """The bytes of one file of the entry, checked against the manifest; None if absent."""
+        if not self._check_config() or not (self.path / name).exists():
+            return None
+        try:
+            payload = (self.path / name).read_bytes()
+        except OSError as exc:
+            raise self._corrupt(f"{name} unreadable", exc) from None
+        manifest = self._manifest()
+        if manifest is not None and name in manifest and hashlib.sha256(payload).hexdigest() != manifest[name]:
+            raise self._corrupt(f"{name} does not match the sha256 in its manifest: truncated or altered")
+        return payload
+
     def lock(self):
         """Context manager: exclusive lock of this entry across processes (see the module docstring).
 
-        Compute-and-save under it after checking the cache again, so that of two
-        processes asking for the same entry one computes and the other loads.
+        The lock file ``<key>.lock`` lies beside the entry directory, so moving a
+        damaged entry aside never moves a lock someone holds. Prefer :meth:`fill`.
         """
-        return file_lock(self.path / ".lock")
+        return file_lock(self.path.parent / f"{self.key}.lock")
+
+    def fill(self, load: Callable[[], Any], compute: Callable[[], Any], what: str = "") -> Any:
+        """The cache's one locking rule: ``load()`` if the entry is there, else compute it exactly once.
+
+        ``load()`` returns the stored value or None (absent); ``compute()``
+        computes the value, stores it through this entry's ``save_*`` methods and
+        returns it. On a miss the entry's lock is taken and ``load()`` retried
+        (another process may have stored it meanwhile); only then ``compute()``
+        runs, and the entry is sealed with its manifest. A damaged entry is moved
+        aside (one warning line) and recomputed. A read-only cache serves what it
+        holds; a missing entry raises :class:`CacheReadOnlyError`.
+        """
+        damage: CacheCorruptError | None = None
+        try:
+            value = load()
+        except CacheCorruptError as exc:
+            value, damage = None, exc
+        if value is not None:
+            return value
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(self.lock())
+            except OSError as exc:
+                if exc.errno not in _READ_ONLY:
+                    raise
+                state = "is damaged" if damage is not None else "is not in it"
+                raise CacheReadOnlyError(
+                    f"the cache {self.root} is read-only ({exc.strerror}) and the entry {self.name}"
+                    f"{' (' + what + ')' if what else ''} {state}, so it cannot be computed here. "
+                    f"Point FTLIB_CACHE_DIR at a writable directory (a copy of this cache works: "
+                    f"cp -r '{self.root}' ~/ftlib-cache && export FTLIB_CACHE_DIR=~/ftlib-cache) and rerun."
+                ) from None
+            damage = None  # look again under the lock: another process may have repaired or filled it
+            try:
+                value = load()
+            except CacheCorruptError as exc:
+                value, damage = None, exc
+            if value is not None:
+                return value
+            if damage is not None:
+                self.quarantine(str(damage).split("; ftlib.store")[0])
+            value = compute()
+            self.seal()
+            return value
+
+    def seal(self) -> None:
+        """Write ``manifest.json`` (the sha256 of each complete file), atomically, as the entry's last file."""
+        files = {n: sha256_file(self.path / n) for n in COMPLETE_FILES if (self.path / n).exists()}
+        atomic_write_bytes(self.path / "manifest.json", json.dumps({"files": files}, indent=1, sort_keys=True).encode())
+
+    def quarantine(self, why: str) -> Path | None:
+        """Move this damaged entry aside to ``<key>.corrupt-<UTC time>`` and say so in one line on stderr."""
+        if not self.path.exists():
+            return None
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        dest = self.path.with_name(f"{self.key}.corrupt-{stamp}")
+        n = 1
+        while dest.exists():
+            dest, n = self.path.with_name(f"{self.key}.corrupt-{stamp}-{n}"), n + 1
+        os.replace(self.path, dest)
+        print(f"ftlib.store: {why}; moved it aside to {dest} and recomputing it", file=sys.stderr, flush=True)
+        return dest
 
     def _write_config(self) -> None:
         if not (self.path / "config.json").exists():
@@ -217,12 +377,13 @@ class Entry:
 
     # results -------------------------------------------------------------
     def load_result(self) -> Any | None:
-        """The stored JSON result, or None if absent."""
-        if not self._check_config() or not (self.path / "result.json").exists():
+        """The stored JSON result, or None if absent (CacheCorruptError if damaged)."""
+        payload = self._read("result.json")
+        if payload is None:
             return None
         try:
-            return json.loads((self.path / "result.json").read_text())
-        except (OSError, ValueError) as exc:
+            return json.loads(payload)
+        except ValueError as exc:
             raise self._corrupt("result.json unreadable", exc) from None
 
     def save_result(self, value: Any) -> None:
@@ -231,12 +392,15 @@ class Entry:
 
     # models and checkpoints -----------------------------------------------
     def _load_torch(self, name: str) -> Any | None:
+        import io
+
         import torch
 
-        if not self._check_config() or not (self.path / name).exists():
+        payload = self._read(name)
+        if payload is None:
             return None
         try:
-            return torch.load(self.path / name, map_location="cpu", weights_only=True)
+            return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types on a damaged file
             raise self._corrupt(f"{name} unreadable", exc) from None
 
@@ -253,8 +417,22 @@ class Entry:
         (self.path / "checkpoint.pt").unlink(missing_ok=True)
 
     def load_checkpoint(self) -> dict | None:
-        """The last training checkpoint (``{"epoch", "model", "optimizer", ...}``) or None."""
-        return self._load_torch("checkpoint.pt")
+        """The last training checkpoint (``{"epoch", "model", "optimizer", ...}``) or None.
+
+        A damaged checkpoint is moved aside (``checkpoint.pt.corrupt-<time>``, one
+        line on stderr) and None returned: the training starts again from scratch.
+        """
+        try:
+            return self._load_torch("checkpoint.pt")
+        except CacheCorruptError as exc:
+            path = self.path / "checkpoint.pt"
+            if not path.exists():
+                raise
+            dest = path.with_name(f"checkpoint.pt.corrupt-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+            os.replace(path, dest)
+            print(f"ftlib.store: {str(exc).split('; ftlib.store')[0]}; moved it aside to {dest} and "
+                  f"training from the start", file=sys.stderr, flush=True)
+            return None
 
     def save_checkpoint(self, checkpoint: dict) -> None:
         self._write_config()
@@ -273,17 +451,15 @@ class Store:
 
     def cached_result(self, kind: str, config_: dict, compute: Callable[[], Any],
                       code: tuple[str, ...] | None = None) -> Any:
-        """Return the stored result for ``(kind, config_)`` or compute, store and return it."""
+        """Return the stored result for ``(kind, config_)`` or compute, store and return it (:meth:`Entry.fill`)."""
         entry = self.entry(kind, config_, code)
-        value = entry.load_result()
-        if value is not None:
+
+        def fresh():
+            value = compute()
+            entry.save_result(value)
             return value
-        with entry.lock():  # another process may be computing it: wait, then load its value
-            value = entry.load_result()
-            if value is None:
-                value = compute()
-                entry.save_result(value)
-        return value
+
+        return entry.fill(entry.load_result, fresh, kind)
 
     def clear(self, kind: str | None = None) -> int:
         """Delete every entry (of ``kind`` if given); returns the number of entries removed."""

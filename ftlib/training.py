@@ -273,14 +273,24 @@ def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
     """
     store = store or Store()
     entry = store.entry("train", cache_key(cfg), TRAINING_CODE)
-    model = models.build(cfg.arch, **cfg.arch_kwargs)
+    # the store's one locking rule: of several processes asking for cfg, one trains, the others load
+    return entry.fill(lambda: _cached(cfg, entry), lambda: _fit(cfg, store, entry), f"trained {cfg.arch}")
+
+
+def _cached(cfg: TrainConfig, entry) -> Trained | None:
+    """The trained model of ``cfg`` from its cache entry, or None if it is not stored."""
     state = entry.load_state()
     meta = entry.load_result()
-    if state is not None and meta is not None:
-        model.load_state_dict(state)
-        model.eval()
-        return Trained(model, cfg, meta["history"], meta["train_acc"], meta["wall_time_s"], True)
+    if state is None or meta is None:
+        return None
+    model = models.build(cfg.arch, **cfg.arch_kwargs)
+    model.load_state_dict(state)
+    model.eval()
+    return Trained(model, cfg, meta["history"], meta["train_acc"], meta["wall_time_s"], True)
 
+
+def _fit(cfg: TrainConfig, store: Store, entry) -> Trained:
+    """Train ``cfg`` (resuming from its checkpoint) and store it in ``entry``; the caller holds its lock."""
     ds = data.load(cfg.dataset, "train").subset(cfg.n_train or None, seed=cfg.seed)
     torch.manual_seed(cfg.seed)
     model = models.build(cfg.arch, **cfg.arch_kwargs)

@@ -241,11 +241,20 @@ def train_snn(cfg: SNNTrainConfig, store: Store | None = None) -> SNNTrained:
     """Train (or load from the cache) the spiking model described by ``cfg`` (see the module docstring)."""
     store = store or Store()
     entry = store.entry("train_snn", cfg.key(), SNN_CODE)
-    model = models.build("snn_mlp", **cfg.arch_kwargs)
-    state, meta = entry.load_state(), entry.load_result()
-    if state is not None and meta is not None:
-        return _from_state(model, cfg, state, meta["history"], True)
+    # the store's one locking rule: of several processes asking for cfg, one trains, the others load
+    return entry.fill(lambda: _cached(cfg, entry), lambda: _fit(cfg, store, entry), f"spiking {cfg.method}")
 
+
+def _cached(cfg: SNNTrainConfig, entry) -> SNNTrained | None:
+    """The trained spiking model of ``cfg`` from its cache entry, or None if it is not stored."""
+    state, meta = entry.load_state(), entry.load_result()
+    if state is None or meta is None:
+        return None
+    return _from_state(models.build("snn_mlp", **cfg.arch_kwargs), cfg, state, meta["history"], True)
+
+
+def _fit(cfg: SNNTrainConfig, store: Store, entry) -> SNNTrained:
+    """Train ``cfg`` (resuming from its checkpoint) and store it in ``entry``; the caller holds its lock."""
     x0, y0 = _train_data(cfg)
     extra_x, extra_y = x0[:0], y0[:0]
     if cfg.method == "replay":

@@ -138,3 +138,54 @@ def test_landing_page_summary_and_api_reference(book):
     assert api.find(id="ftlib.faults.sweep") and api.find(id="ftlib.faults.StuckAtZero"), "autodoc of the fault engine"
     for page in ("api", "api_theory", "api_training", "api_data", "api_report", "rerun"):
         assert (copy / "_build" / "html" / "book" / f"{page}.html").exists(), page
+
+
+# ---- the build's command line: bad input stops before anything runs; first use fetches the data ----
+
+def _build_cli(*args: str):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "ftlib.build", "--profile", "smoke", "--no-html", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_unknown_chapter_fails_fast():
+    res = _build_cli("--chapter", "nope")
+    assert res.returncode != 0 and "unknown chapter 'nope'" in res.stderr
+    assert "executing" not in res.stdout and "up to date" not in res.stdout
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**31)])
+def test_invalid_seed_fails_fast(seed):
+    res = _build_cli("--seed", seed, "--chapter", "snn_patterns")
+    assert res.returncode == 2 and "--seed" in res.stderr and "2147483647" in res.stderr
+    assert "executing" not in res.stdout
+
+
+def test_offline_first_build_stops_before_the_first_notebook_with_one_message(tmp_path, monkeypatch, capsys):
+    from ftlib import build, data
+
+    monkeypatch.setenv("FTLIB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FTLIB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("FTLIB_ALLOW_DOWNLOAD", raising=False)
+    monkeypatch.setattr(data, "SYSTEM_DIRS", {})
+    monkeypatch.setitem(data.MIRRORS, "mnist", ((tmp_path / "offline").as_uri() + "/",))  # unreachable
+    monkeypatch.setattr(build, "placeholder", lambda *a: None)
+    monkeypatch.setattr(build, "execute", lambda *a, **k: pytest.fail("a notebook ran without its data"))
+    data.clear_cache()
+    assert build.main(["--profile", "smoke", "--chapter", "snn_patterns", "--force", "--no-html"]) == 2
+    out, err = capsys.readouterr()
+    assert "mnist          train MISSING" in out and "downloading it from" in out
+    assert "stopped before running any notebook" in err and "Traceback" not in out + err
+
+
+def test_scoreboard_without_records_keeps_the_label_other_pages_use(tmp_path, monkeypatch):
+    from ftlib import scoreboard
+
+    monkeypatch.setenv("FTLIB_RESULTS_DIR", str(tmp_path / "results"))
+    page = scoreboard.write(tmp_path / "scoreboard.md", tmp_path / "_generated" / "summary.md")
+    assert "(scoreboard-build-time)=" in page.read_text()
+    assert "<scoreboard-build-time>" in (ROOT / "book" / "beyond.md").read_text()

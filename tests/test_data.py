@@ -346,14 +346,14 @@ def _spy(monkeypatch, owner, attr: str) -> list:
 def test_changed_file_is_verified_again(empty_env, monkeypatch) -> None:
     raw = empty_env / "MNIST" / "raw"
     write_synthetic_idx(monkeypatch, raw, gz=False)
-    data.load("mnist", "test")
-    stamps = (Path(os.environ["FTLIB_CACHE_DIR"]) / "data" / "verified.json").read_text()
-    assert TEST_STEMS[0] in stamps
-    # Unchanged and stamped: a new process (cleared memo) does not hash it again.
     verified = _spy(monkeypatch, data, "_verify")
+    data.load("mnist", "test")
+    data.load("mnist", "test")  # the same process: decoded once, hashed once
+    assert len(verified) == 2
+    # a new process (cleared memo) hashes every file it reads again
     data.clear_cache()
     data.load("mnist", "test")
-    assert verified == []
+    assert len(verified) == 4
     # Same size, one byte changed, new mtime: verified again and rejected.
     path = raw / TEST_STEMS[0]
     blob = bytearray(path.read_bytes())
@@ -364,7 +364,24 @@ def test_changed_file_is_verified_again(empty_env, monkeypatch) -> None:
     data.clear_cache()
     with pytest.raises(DatasetCorruptError, match="does not match"):
         data.load("mnist", "test")
-    assert verified == [(path,)]
+    assert verified[-1] == (path,)
+
+
+def test_bit_rot_with_size_and_mtime_kept_is_refused(empty_env, monkeypatch) -> None:
+    """A label byte flipped in place, size and mtime restored (bit rot): the next process refuses the file."""
+    raw = empty_env / "MNIST" / "raw"
+    write_synthetic_idx(monkeypatch, raw, gz=False)
+    assert int(data.load("mnist", "test").y[-1]) == 29 % 10
+    path = raw / TEST_STEMS[1]
+    st = path.stat()
+    blob = bytearray(path.read_bytes())
+    blob[-1] = (blob[-1] + 1) % 10  # another valid label
+    path.write_bytes(bytes(blob))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    data.clear_cache()  # a new process
+    with pytest.raises(DatasetCorruptError, match="does not match"):
+        data.load("mnist", "test")
 
 
 def test_cifar_raw_format_and_decoded_cache(empty_env, monkeypatch) -> None:
@@ -609,3 +626,50 @@ def test_check_reports_missing_and_found(empty_env, monkeypatch) -> None:
 def test_main_where(capsys) -> None:
     assert data.main(["where"]) == 0
     assert "/usr/share/datasets/fashion-mnist" in capsys.readouterr().out
+
+
+def test_mirrors_are_https_only(empty_env, monkeypatch, tmp_path) -> None:
+    assert all(url.startswith("https://") for urls in data.MIRRORS.values() for url in urls)
+    monkeypatch.setitem(data.MIRRORS, "mnist", ("http://127.0.0.1:9/",))
+    with pytest.raises(DatasetNotFoundError, match="refusing a http:// download"):
+        data.load("mnist", "test", download=True)
+
+
+def test_download_size_cap(empty_env, monkeypatch, tmp_path) -> None:
+    contents = write_synthetic_idx(monkeypatch, tmp_path / "src", gz=False)
+    _mirror(monkeypatch, tmp_path, "mnist", {f"{k}.gz": gzip.compress(v) for k, v in contents.items()})
+    monkeypatch.setattr(data, "MAX_DOWNLOAD_BYTES", 100)
+    with pytest.raises(DatasetNotFoundError, match="more than the cap of 100"):
+        data.load("mnist", "test", download=True)
+    monkeypatch.setattr(data, "MAX_DOWNLOAD_BYTES", 1 << 20)
+    monkeypatch.setattr(data, "MAX_IDX_BYTES", 1000)  # a gzip bomb stops at the cap, nothing is written
+    with pytest.raises(DatasetCorruptError, match="decompresses to more than"):
+        data.load("mnist", "test", download=True)
+    left = [p.name for p in (empty_env / "MNIST" / "raw").iterdir()]
+    assert TEST_STEMS[0] not in left and not any(n.endswith(".part") for n in left)  # only the verified labels
+
+
+def test_check_honours_allow_download(empty_env, monkeypatch, tmp_path) -> None:
+    contents = write_synthetic_idx(monkeypatch, tmp_path / "src", gz=False)
+    _mirror(monkeypatch, tmp_path, "mnist", {f"{k}.gz": gzip.compress(v) for k, v in contents.items()})
+    out = io.StringIO()
+    data.check(out=out, names=["mnist"])
+    assert "mnist          test  MISSING" in out.getvalue()
+    monkeypatch.setenv("FTLIB_ALLOW_DOWNLOAD", "1")
+    out = io.StringIO()
+    data.check(out=out, names=["mnist"])
+    assert "mnist          test  ok" in out.getvalue()
+
+
+def test_fetch_missing_downloads_without_opt_in_and_reports_offline(empty_env, monkeypatch, tmp_path) -> None:
+    """The build's first step: fetches what is missing (no FTLIB_ALLOW_DOWNLOAD needed); offline, check's report."""
+    contents = write_synthetic_idx(monkeypatch, tmp_path / "src", gz=False)
+    monkeypatch.setitem(data.SPLITS, "mnist", ("test",))
+    monkeypatch.setitem(data.MIRRORS, "mnist", ((tmp_path / "offline").as_uri() + "/",))
+    out = io.StringIO()
+    assert data.fetch_missing(["mnist"], out=out) == 1
+    assert "mnist          test  MISSING" in out.getvalue() and "Traceback" not in out.getvalue()
+    _mirror(monkeypatch, tmp_path, "mnist", {f"{k}.gz": gzip.compress(v) for k, v in contents.items()})
+    assert data.fetch_missing(["mnist"], out=io.StringIO()) == 0
+    assert len(data.load("mnist", "test")) == 30
+    assert data.fetch_missing(["mnist"], out=io.StringIO()) == 0  # present: nothing to do

@@ -308,3 +308,20 @@ def test_cache_under_concurrent_writers(tmp_path):
     assert not leftovers, f"temporary files left behind: {leftovers}"
     state = Store(root).entry("race_model", {"b": 2}).load_state()
     assert torch.equal(state["w"], torch.arange(2_000_000, dtype=torch.float32))
+
+
+def test_local_cluster_dashboard_listens_on_loopback_only(monkeypatch, fresh_client):
+    """``local:N`` binds its dashboard (and scheduler) to 127.0.0.1, not to every interface."""
+    import psutil
+    from urllib.parse import urlparse
+
+    monkeypatch.setattr(distributed, "LOCAL_DASHBOARD", "127.0.0.1:0")  # a free port
+    monkeypatch.setenv("FTLIB_QUIET", "1")
+    c = distributed.client("local:1")
+    port = urlparse(c.dashboard_link).port
+    sched_port = urlparse(c.scheduler.address).port
+    listening = {(s.laddr.ip, s.laddr.port) for s in psutil.Process().net_connections(kind="inet")
+                 if s.status == psutil.CONN_LISTEN}
+    on_port = {ip for ip, p in listening if p == port}
+    assert on_port and on_port <= {"127.0.0.1"}, f"dashboard port {port} listens on {on_port}"
+    assert {ip for ip, p in listening if p == sched_port} <= {"127.0.0.1"}

@@ -81,3 +81,31 @@ def test_describe_mentions_choices_and_range():
 def test_unknown_section():
     with pytest.raises(ParameterError, match="unknown section"):
         sections.get("nope/nothing")
+
+
+@pytest.mark.parametrize("key, given, name, element", [
+    ("continuous_limit/theorem1", {"t1_widths": [[10, 2.5, 1]]}, "t1_widths", "[0][1]: 2.5"),
+    ("continuous_limit/theorem1", {"t1_widths": [[10, "a", 1]]}, "t1_widths", "[0][1]: 'a'"),
+    ("continuous_limit/theorem1", {"t1_widths": [[10, 0, 1]]}, "t1_widths", "[0][1]: 0"),
+    ("continuous_limit/theorem1", {"t1_widths": [[10, [2], 1]]}, "t1_widths", "[0][1]: [2]"),
+    ("continuous_limit/theorem1", {"t1_widths": [[]]}, "t1_widths", "element 0 is empty"),
+    ("continuous_limit/theorem1", {"t1_widths": [10, 1]}, "t1_widths", "element 0: 10"),
+    ("continuous_limit/architectures", {"models": ["vgg16", "resnet"]}, "models", "element 1: 'resnet'"),
+    ("continuous_limit/continuity", {"datasets": ["mnist", 3]}, "datasets", "element 1: 3"),
+    ("continuous_limit/continuity", {"datasets": ["cifar"]}, "datasets", "element 0: 'cifar'"),
+])
+def test_nested_list_values_are_rejected_by_name(key, given, name, element):
+    """Inside lists (and lists of lists) every element is checked: one ParameterError naming parameter and element."""
+    with pytest.raises(ParameterError) as info:
+        sections.resolve(key, base(**given))
+    assert f"'{name}'" in str(info.value) and element in str(info.value)
+
+
+def test_hints_show_the_right_kind_and_integer_bounds():
+    seed = sections.get(KEY).spec["seed"]
+    assert "2147483647" in seed.describe() and "e+09" not in seed.describe()
+    widths = Param("w", list, "h", item=int, low=2)
+    assert "-y 'w: [2, 3]'" in widths.describe()
+    nested = sections.get("continuous_limit/theorem1").spec["t1_widths"]
+    assert "lists of integers" in nested.describe() and "[[1, 2]]" in nested.describe()
+    assert "[0.0, 0.1]" in Param("f", list, "h", item=float, low=0.0).describe()

@@ -399,7 +399,8 @@ SECTIONS = [
         title="continuous_limit, Theorem 1: first-order mean and variance vs Monte Carlo, and superposition",
         ids=("CL-T1", "CL-SUP"),
         params=_COMMON + (
-            Param("t1_widths", list, "layer widths of each random network", item=list),
+            Param("t1_widths", list, "layer widths of each random network", item=list, inner=int, low=1,
+                  high=100_000),
             Param("sup_widths", list, "layer widths of the superposition network (4 layers)", item=int, low=1,
                   high=100_000),
             Param("sup_pairs", int, "pairs of disjoint layer subsets", low=1, high=1000),

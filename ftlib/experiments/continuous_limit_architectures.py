@@ -434,7 +434,8 @@ SECTIONS = [
             Param("max_rows", int, "crash sets pushed through the network at once", low=1, high=4096),
             Param("resize", str, "PIL filter resizing the photo to 224 x 224 for MobileNet",
                   choices=("nearest", "bilinear", "bicubic")),
-            Param("models", list, "networks: any of vgg16, vgg19, mobilenet", item=str),
+            Param("models", list, "networks: any of vgg16, vgg19, mobilenet", item=str,
+                  choices=("vgg16", "vgg19", "mobilenet")),
         ),
         profiles={
             "smoke": dict(p=0.01, draws=16, check_draws=8, classes=5, max_rows=8, resize="nearest",

@@ -456,15 +456,18 @@ def compare_convergence(report, tables: dict) -> None:
         paper = ref[f"{kind} FIR {fir:g}"]
         for _, r in t.iterrows():
             p = _paper_row({"x": paper}, "x", r["fault ratio"])
-            report.numeric("SNN-T5-T8", f"{kind} FIR {fir:g}, ratio {r['fault ratio']:g}: time reduction (%)", p[4],
-                           r["work reduction (%)"], TOL_REDUCTION_PP,
-                           note=f"from training work; measured CPU time gives {r['reduction (%)']:.1f} %; "
+            claim = f"{kind} FIR {fir:g}, ratio {r['fault ratio']:g}: time reduction (%)"
+            report.numeric("SNN-T5-T8", claim, p[4], r["work reduction (%)"], TOL_REDUCTION_PP,
+                           note=f"from training work (measured CPU time: the record's timings); "
                                 f"epoch {int(r['epoch'])} (paper {p[3]})" + ("" if r["reached"] else ", not reached"))
+            report.timing(f"{claim}, measured CPU time", r["reduction (%)"])  # changes run to run
         paper_over = all(v[1] > v[0] for v in paper.values())
         ours_over = bool((t["proposed w/ gen (s)"] > t["previous (s)"]).all())
+        ratio = t["proposed w/ gen (s)"].iloc[0] / t["previous (s)"].iloc[0]
         report.qualitative("SNN-T5-T8", f"{kind} FIR {fir:g}: pattern generation costs extra time",
-                           "yes" if paper_over else "no", f"w/ gen ÷ previous = {t['proposed w/ gen (s)'].iloc[0] / t['previous (s)'].iloc[0]:.2f}",
-                           ours_over == paper_over)
+                           "yes" if paper_over else "no", "yes" if ours_over else "no", ours_over == paper_over,
+                           note="measured CPU times: w/ gen ÷ previous in the record's timings")
+        report.timing(f"{kind} FIR {fir:g}: w/ gen ÷ previous, measured CPU time", ratio)
 
 
 # --- sections ---------------------------------------------------------------------------------------------
