@@ -15,15 +15,15 @@ from collections import Counter
 from pathlib import Path
 
 from . import config, reference
-from .report import (NO_EVIDENCE, NOT_REPRODUCED, NOT_RUNNABLE, NOT_YET, PARTLY, REPRODUCED, SMOKE, STRONG, WEAK,
-                     combined_verdict, load_records)
+from .report import (IMPLEMENTED, NO_EVIDENCE, NOT_REPRODUCED, NOT_RUNNABLE, NOT_YET, PARTLY, REPRODUCED, SMOKE,
+                     STRONG, WEAK, combined_verdict, explain, load_records)
 
-BADGES = {REPRODUCED: "✓", PARTLY: "◐", NOT_REPRODUCED: "✗", "close": "◐", SMOKE: "∅", NOT_RUNNABLE: "⊘",
+BADGES = {REPRODUCED: "✓", PARTLY: "◐", NOT_REPRODUCED: "✗", IMPLEMENTED: "◇", SMOKE: "∅", NOT_RUNNABLE: "⊘",
           NOT_YET: "…", STRONG: "●", WEAK: "◑", NO_EVIDENCE: "○"}
 """One symbol per verdict, used on every page that shows verdicts (plain Unicode that common fonts have:
 colour emoji showed as empty boxes in a browser without an emoji font)."""
 
-ORDER = (REPRODUCED, PARTLY, NOT_REPRODUCED, STRONG, WEAK, NO_EVIDENCE, NOT_RUNNABLE, SMOKE, NOT_YET)
+ORDER = (REPRODUCED, PARTLY, NOT_REPRODUCED, IMPLEMENTED, STRONG, WEAK, NO_EVIDENCE, NOT_RUNNABLE, SMOKE, NOT_YET)
 """The order in which the scoreboard groups the ids of a paper."""
 
 SUMMARY = "book/_generated/summary.md"
@@ -69,7 +69,8 @@ def rows(records: list[dict] | None = None) -> list[dict]:
         rec = found[0][0] if found else None
         out.append({
             "id": ref.id, "paper": ref.paper, "what": ref.what,
-            "verdict": combined_verdict(verdicts) if found else NOT_YET,
+            "verdict": combined_verdict([c for _, c in found]) if found else NOT_YET,
+            "why": explain([c for _, c in found]) if found else "",
             "within": sum(v == REPRODUCED for v in verdicts), "n": len(verdicts),
             "profile": rec["profile"] if rec else "", "section": rec["section"] if rec else ref.section,
             "title": rec["title"] if rec else "",
