@@ -164,11 +164,19 @@ def p_rank(groups, permutations: int = 2000, seed: int = 0) -> tuple[float, floa
 # --------------------------------------------------------------------------- deciding
 
 def decide(claim: Claim, *, diff=None, estimate=None, se=None, values=None, paper=None, groups=None,
-           alternative: str = "greater") -> Decision:
-    """Apply ``claim``'s declared test to the data (see the module docstring for which data each test takes)."""
+           alternative: str = "greater", p_value: float | None = None, summary: str = "") -> Decision:
+    """Apply ``claim``'s declared test to the data (see the module docstring for which data each test takes).
+    For ``beats``, ``p_value`` may instead be the one-sided p of the same paired t test computed elsewhere
+    (:func:`ftlib.faults.stats.paired_draws` + :func:`~ftlib.faults.stats.one_sided`; the larger one of an
+    intersection-union test), with ``summary`` saying what was compared."""
     a = claim.alpha
     if claim.test in (IMPLEMENTED_TEST, NOT_RUNNABLE_TEST):
         return Decision(False, math.nan, claim.rule())
+    if claim.test == BEATS and p_value is not None:
+        p = float(p_value)
+        ok = p == p and p < a
+        return Decision(ok, p, (summary + ", " if summary else "") + f"one-sided paired p = {p:.2g}"
+                        + (" < " if ok else " ≥ ") + f"α = {a:g}")
     if claim.test == BEATS:
         d = np.atleast_2d(np.asarray(diff, dtype=float))  # (k, n): k comparisons, all must hold (IUT)
         if d.shape[-1] < 2:
@@ -277,6 +285,12 @@ _declare(
     *(Claim(f"{i}:proposed_beats", "the proposed method beats Tikhonov and Lasso (intersection-union test)",
             "accuracy(proposed) − accuracy(each baseline) at the quoted rate", BEATS, headline=True, n=5)
       for i in ("AFT-F7a", "AFT-F7b", "AFT-F7c")),
+    # computation_failures ------------------------------------------------------------------------------
+    Claim("CF-H:pooling", "no pooling is (slightly) more robust than max pooling",
+          "error increase (max pooling) − error increase (no pooling) at the largest p", BEATS, headline=True),
+    *(Claim(f"CF-H:placement_{net}", f"{net}: deviations before the activation are less harmful than after",
+            "error increase (after) − error increase (before) at the largest p", BEATS, headline=True)
+      for net in ("MLP", "CNN")),
     # continuous_limit ----------------------------------------------------------------------------------
     Claim("CL-T2:t1_var", "T1 Var Δ orders the networks by training dropout better than chance",
           "T1 Var Δ against p_train", RANK, headline=True, n=(3, 5)),

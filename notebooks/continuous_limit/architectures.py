@@ -192,17 +192,17 @@ for name in ("vgg16", "vgg19", "mobilenet"):
     lo, hi = res.ln_mc_ci
     stand_in = (" Stand-in: Keras MobileNet v1 with α = 0.75 (the paper's is most likely α = 1.0), on "
                 "scikit-image's Chelsea." if name == "mobilenet" else "")
-    report.numeric("CL-ARCH", claim + " (Monte Carlo)", paper[name], res.ln_mc, 1.0,
+    report.numeric("CL-ARCH", claim + " (Monte Carlo)", paper[name], res.ln_mc, 1.0, headline=True,
                    note=f"95 % interval [{lo:.2f}, {hi:.2f}] from {res.draws} draws; mean over "
                         f"{len(res.classes)} classes.{stand_in}")
-    report.numeric("CL-ARCH", claim + " (b3, first order)", paper[name], res.ln_b3, 1.0,
+    report.numeric("CL-ARCH", claim + " (b3, first order)", paper[name], res.ln_b3, 1.0, headline=False,
                    note="Theorem 1 summed over layers; its remainder is large for the first layers (see the "
                         f"single-layer checks).{stand_in}")
 if all(n in computed for n in ("vgg16", "vgg19", "mobilenet")):
     ln = {n: computed[n]["result"].ln_mc for n in ("vgg16", "vgg19", "mobilenet")}
     report.qualitative("CL-ARCH", "wider layers (VGG) have a smaller Var Δ than MobileNet",
                        "VGG16, VGG19 ≪ MobileNet", ", ".join(f"{arch.LABEL[n]} {v:.1f}" for n, v in ln.items()),
-                       max(ln["vgg16"], ln["vgg19"]) < ln["mobilenet"])
+                       max(ln["vgg16"], ln["vgg19"]) < ln["mobilenet"], headline=True)
 else:
     report.not_runnable("CL-ARCH", "wider layers (VGG) have a smaller Var Δ than MobileNet",
                         "VGG16, VGG19 ≪ MobileNet", "needs the pretrained VGG16/VGG19 weights (see the rows above)")
