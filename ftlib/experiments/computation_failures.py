@@ -342,17 +342,25 @@ def spearman(a, b) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+def _fisher_z(rho: float, n: int) -> tuple[float, float]:
+    """Fisher's z = atanh(ρ) of a Spearman correlation over ``n`` pairs and its standard error √(1.06/(n − 3))
+    (Fieller, Hartley & Pearson 1957; NaN when n ≤ 3 or ρ is NaN; ρ = ±1 is clipped to ±0.9999)."""
+    if n <= 3 or rho != rho:
+        return float("nan"), float("nan")
+    return float(np.arctanh(np.clip(rho, -0.9999, 0.9999))), float(np.sqrt(1.06 / (n - 3)))
+
+
 def depth_effect(summary: pd.DataFrame) -> dict:
     """At the largest p: per-L mean error of the selected models, and ρ = Spearman(L, error) over the models."""
     pmax = summary["rate"].max()
     at = summary[np.isclose(summary["rate"], pmax)]
     per_l = at.groupby("L")["mean"].mean()
-    return {"p": float(pmax), "rho": spearman(at["L"], at["mean"]), "per_L": per_l.to_dict(),
+    return {"p": float(pmax), "rho": spearman(at["L"], at["mean"]), "n": int(len(at)), "per_L": per_l.to_dict(),
             "best_L_p0": int(summary[np.isclose(summary["rate"], 0)].sort_values("mean").iloc[0]["L"]),
             "best_L_p": int(at.sort_values("mean").iloc[0]["L"])}
 
 
-NO_CLEAR_EFFECT = 0.7
+NO_CLEAR_EFFECT = 0.7  # the former rule (|ρ| < 0.7, passed by noise); now ftlib.claims "CF-F1:no_depth_effect"
 """|ρ| below this counts as "no clear effect of L" (CF-F1); ρ < 0 with the deepest L best on average is "more layers more robust" (CF-F2)."""
 
 
@@ -484,25 +492,32 @@ def figure_targets(s: Settings, id_: str, table: pd.DataFrame) -> list[float]:
 
 
 def compare_depth(report, id_: str, summary: pd.DataFrame, kind: str) -> dict:
-    """CF-F1 (``kind="mlp"``) or CF-F2 (``"cnn"``): the effect of L on the error at the largest p."""
+    """CF-F1 (``kind="mlp"``) or CF-F2 (``"cnn"``): the effect of L on the error at the largest p, decided by
+    the declared claims ``CF-F1:no_depth_effect`` (TOST on Fisher's z) and ``CF-F2:deeper_more_robust``."""
+    from scipy import stats
+
     from ..reference import get
 
     eff = depth_effect(summary)
     per_l = ", ".join(f"L={L}: {v:.4f}" for L, v in sorted(eff["per_L"].items()))
     ours = f"ρ(L, error at p={eff['p']:g}) = {eff['rho']:+.2f}; mean error {per_l}"
     if kind == "mlp":
-        holds = bool(not abs(eff["rho"]) >= NO_CLEAR_EFFECT)
-        report.qualitative(id_, "MLP: no clear effect of the number of layers on robustness",
-                           get(id_).values["claim"], ours, holds, note=f"'no clear effect' means |ρ| < {NO_CLEAR_EFFECT}")
+        z, se = _fisher_z(eff["rho"], eff["n"])
+        report.check("CF-F1:no_depth_effect", get(id_).values["claim"], ours, estimate=z, se=se,
+                     summary=f"Fisher z of ρ over {eff['n']} models")
         report.qualitative(id_, "MLP: 2-layer models minimize the deviation-free error",
                            f"best L at p=0: {get(id_).values['best_L_p0']}",
                            f"best L at p=0: {eff['best_L_p0']}, at p={eff['p']:g}: {eff['best_L_p']}",
-                           eff["best_L_p0"] == get(id_).values["best_L_p0"])
+                           eff["best_L_p0"] == get(id_).values["best_L_p0"], headline=False,
+                           rule="detail: the best model's L (point estimate)")
     else:
         per = eff["per_L"]
-        holds = bool(eff["rho"] < 0 and per[max(per)] < per[min(per)])
-        report.qualitative(id_, "CNN: more layers usually more robust", get(id_).values["claim"], ours, holds,
-                           note="holds if ρ < 0 and the deepest L beats the shallowest on average")
+        z, se = _fisher_z(eff["rho"], eff["n"])
+        report.check("CF-F2:deeper_more_robust", get(id_).values["claim"], ours, claim="CNN: more layers usually more robust",
+                     p_value=float(stats.norm.cdf(z / se)) if se > 0 and np.isfinite(z) else float("nan"),
+                     summary=f"ρ = {eff['rho']:+.2f} over {eff['n']} models (Fisher z)")
+        report.qualitative(id_, "CNN: the deepest L beats the shallowest on average", "yes", ours,
+                           bool(per[max(per)] < per[min(per)]), headline=False, rule="detail: point estimates")
     return eff
 
 
