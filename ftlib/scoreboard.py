@@ -94,10 +94,12 @@ def render(table: list[dict]) -> str:
         "# Scoreboard",
         "",
         "Every table and figure of the four papers, by checklist id, with our verdict. "
-        "A verdict combines all comparisons of an id (paper / ours / gap, shown here and in its section): "
-        "**reproduced** when every comparison is within its stated tolerance, **partly reproduced** when some are, "
-        "**not reproduced** when none is. Numbers made by the `smoke` profile are never verdicts; "
-        "**not runnable here** marks claims these machines cannot check (e.g. they need a GPU). "
+        "An id's verdict follows its *headline* claims (declared in `ftlib.claims` with their test, α and "
+        "tolerance before anything runs; the other rows are detail, shown but not counted): **reproduced** when "
+        "every headline claim passes its rule, **partly reproduced** when some do or when a headline claim could "
+        "not run here, **not reproduced** when none does; **implemented** marks an algorithm, setting or diagram "
+        "that exists and runs (never counted as reproduced). Numbers made by the `smoke` profile are never "
+        "verdicts; **not runnable here** marks claims these machines cannot check (e.g. they need a GPU). "
         "The *gap* is ours − paper, for numeric claims only. "
         "The last part, **beyond the papers**, lists the findings of the book's own study: they have no paper "
         "value, and their verdict is the finding's confidence (**strong evidence**: its test gives p < 0.01, "
