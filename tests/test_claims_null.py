@@ -49,6 +49,9 @@ def _rate(c: Claim, hypothesis: str, seed: int, scale: int = 1) -> float:
         paper = 10.0
         # null: the paper's value shifted by the tolerance (the boundary; beyond it the rate is lower)
         shift = c.tolerance if hypothesis == "null" else 0.0
+        if n <= 1:  # one estimate with a known standard error σ (e.g. a Monte Carlo error)
+            m = rng.normal(paper + shift, sigma, REPS)
+            return float((claims.p_equivalent(m, np.full(REPS, sigma), paper, c.tolerance) < c.alpha).mean())
         v = rng.normal(paper + shift, sigma, (REPS, n))
         m, se = v.mean(1), v.std(1, ddof=1) / math.sqrt(n)
         return float((claims.p_equivalent(m, se, paper, c.tolerance, n - 1) < c.alpha).mean())

@@ -218,6 +218,17 @@ def variance_regularizer(s: Settings, store: Store | None = None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def resilience_difference(df: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """CL-REG's "similar resilience": per repetition (same seed), the crashing test accuracy (%) of the Var Δ
+    regularizer's best setting minus that of dropout's best setting, each setting chosen by its mean over the
+    repetitions (best of each family, so the choice favours neither); shape ``(reps,)``, and a description."""
+    m = df.groupby(["method", "strength"])["crash_acc_test"].mean()
+    lam, pt = m.loc["Var Δ regularizer"].idxmax(), m.loc["dropout"].idxmax()
+    a = df[(df.method == "Var Δ regularizer") & (df.strength == lam)].set_index("rep")["crash_acc_test"]
+    b = df[(df.method == "dropout") & (df.strength == pt)].set_index("rep")["crash_acc_test"]
+    return (a - b.loc[a.index]).to_numpy(), f"Var Δ regularizer λ = {lam:g} vs dropout p = {pt:g}"
+
+
 def plot_regularizer(df: pd.DataFrame):
     import matplotlib.pyplot as plt
 
