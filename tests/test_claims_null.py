@@ -228,3 +228,21 @@ def test_cf_h_interval_rule_meets_its_null():
 
     assert rate(0.0) <= _slack(c.alpha)
     assert rate(2.5) >= 0.6
+
+
+def test_aft_t1_binomial_rule_meets_its_null():
+    """AFT-T1's trend rules: two accuracies measured on 5,000 test images (quick) with the same true value
+    (null) pass at most at α; a true 2-point fall passes most of the time."""
+    from ftlib.experiments.adversarial_ft import _binomial_se, _p_positive
+
+    c = claims.get("AFT-T1:accuracy_falls")
+    rng = np.random.default_rng(10)
+    n = 5000
+
+    def rate(a_lo, a_hi):
+        lo, hi = 100 * rng.binomial(n, a_lo, REPS) / n, 100 * rng.binomial(n, a_hi, REPS) / n
+        return np.mean([decide(c, p_value=_p_positive(x - y, math.hypot(_binomial_se(x, n), _binomial_se(y, n)))).passed
+                        for x, y in zip(lo, hi)])
+
+    assert rate(0.88, 0.88) <= _slack(c.alpha)
+    assert rate(0.88, 0.86) >= 0.6

@@ -21,6 +21,8 @@ augmentation, training accuracy measured in eval mode after the last epoch.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import torch
 
@@ -147,22 +149,43 @@ def compare_table1(report, df: pd.DataFrame) -> None:
     for reg, h in holds.items():
         g = df[df.regularizer == reg].sort_values("lambda")
         lo, hi = g.iloc[0], g.iloc[-1]
-        report.qualitative(
-            "AFT-T1", f"{reg}: larger λ lowers the generalization error",
-            "yes", f"G {lo.gen_error:.2f} → {hi.gen_error:.2f} pp (λ {lo['lambda']:g} → {hi['lambda']:g})",
-            h["gen_error_falls"])
-        report.qualitative(
-            "AFT-T1", f"{reg}: the largest λ costs test accuracy",
-            "yes", f"best {g.test_acc.max():.2f} % → {hi.test_acc:.2f} % at λ {hi['lambda']:g}",
-            h["accuracy_falls"])
+        opts = report.settings.as_dict()
+        n_tr, n_te = opts.get("n_train") or 60_000, opts.get("n_test") or 10_000
+        se_g = lambda r: math.hypot(_binomial_se(r.train_acc, n_tr), _binomial_se(r.test_acc, n_te))  # noqa: E731
+        d, se = lo.gen_error - hi.gen_error, math.hypot(se_g(lo), se_g(hi))
+        report.check("AFT-T1:gen_error_falls", "yes",
+                     f"G {lo.gen_error:.2f} → {hi.gen_error:.2f} pp (λ {lo['lambda']:g} → {hi['lambda']:g})",
+                     claim=f"{reg}: larger λ lowers the generalization error", p_value=_p_positive(d, se),
+                     summary=f"G(λ = 0) − G(largest λ) = {d:+.2f} ± {se:.2f} pp (binomial s.e.)")
+        d, se = lo.test_acc - hi.test_acc, math.hypot(_binomial_se(lo.test_acc, n_te), _binomial_se(hi.test_acc, n_te))
+        report.check("AFT-T1:accuracy_falls", "yes",
+                     f"{lo.test_acc:.2f} % at λ {lo['lambda']:g} → {hi.test_acc:.2f} % at λ {hi['lambda']:g} "
+                     f"(best {g.test_acc.max():.2f} %)", claim=f"{reg}: the largest λ costs test accuracy",
+                     p_value=_p_positive(d, se), summary=f"test accuracy (λ = 0) − (largest λ) = {d:+.2f} ± {se:.2f} pp")
     paper = get("AFT-T1").values
     for r in df.itertuples():
         p = paper.get(f"{r.regularizer} {r._2:g}")
         if p is None:
             continue
-        report.numeric("AFT-T1", f"{r.regularizer} λ={r._2:g}: test accuracy (%)", p["test"], r.test_acc, TOLERANCE_PP)
+        report.numeric("AFT-T1", f"{r.regularizer} λ={r._2:g}: test accuracy (%)", p["test"], r.test_acc, TOLERANCE_PP,
+                       headline=False)
         report.numeric("AFT-T1", f"{r.regularizer} λ={r._2:g}: generalization error (pp)", p["gen_error"],
-                       r.gen_error, TOLERANCE_PP)
+                       r.gen_error, TOLERANCE_PP, headline=False)
+
+
+def _binomial_se(acc_pct: float, n: int) -> float:
+    """Standard error (percentage points) of an accuracy ``acc_pct`` (%) measured on ``n`` images."""
+    a = min(max(float(acc_pct) / 100, 0.0), 1.0)
+    return 100 * math.sqrt(max(a * (1 - a), 1e-12) / max(int(n), 1))
+
+
+def _p_positive(d: float, se: float) -> float:
+    """One-sided normal p-value of "the true difference is > 0" for an observed ``d`` with standard error ``se``."""
+    from scipy import stats
+
+    if not se > 0:
+        return 0.0 if d > 0 else 1.0
+    return float(stats.norm.sf(d / se))
 
 
 def test_set(s: Settings):
