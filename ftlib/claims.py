@@ -180,7 +180,7 @@ def decide(claim: Claim, *, diff=None, estimate=None, se=None, values=None, pape
     if claim.test == BEATS and p_value is not None:
         p = float(p_value)
         ok = p == p and p < a
-        return Decision(ok, p, (summary + ", " if summary else "") + f"one-sided paired p = {p:.2g}"
+        return Decision(ok, p, (summary + ", " if summary else "") + f"one-sided p = {p:.2g}"
                         + (" < " if ok else " ≥ ") + f"α = {a:g}")
     if claim.test == BEATS:
         d = np.atleast_2d(np.asarray(diff, dtype=float))  # (k, n): k comparisons, all must hold (IUT)
@@ -194,9 +194,10 @@ def decide(claim: Claim, *, diff=None, estimate=None, se=None, values=None, pape
                         f"{d.shape[-1]}), one-sided p = {p:.2g}" + (" (the larger: intersection-union)" if len(m) > 1 else "")
                         + (" < " if p < a else " ≥ ") + f"α = {a:g}")
     if claim.test == NO_EFFECT and estimate is not None:  # an estimate with its standard error (normal TOST)
-        est, se_ = float(estimate), float(se or 0.0)
-        if not math.isfinite(est):
-            return Decision(False, math.nan, "no value (NaN)")
+        est, se_ = float(estimate), float(se if se is not None else 0.0)
+        if not (math.isfinite(est) and math.isfinite(se_)):
+            return Decision(False, math.nan, f"{summary + ': ' if summary else ''}not computable (NaN: too few "
+                            "cases or a constant quantity)")
         p = float(p_equivalent(est, se_, 0.0, claim.tolerance))
         half = stats.norm.ppf(1 - a) * se_
         return Decision(p < a, p, f"{summary + ': ' if summary else ''}estimate {est:+.3g}, {1 - 2 * a:.0%} interval "
