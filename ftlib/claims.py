@@ -213,6 +213,18 @@ def decide(claim: Claim, *, diff=None, estimate=None, se=None, values=None, pape
         return Decision(p < a, p, f"mean {float(m):+.4g}, {1 - 2 * a:.0%} interval [{float(m) - half:+.4g}, "
                         f"{float(m) + half:+.4g}] {'inside' if p < a else 'not inside'} ±{claim.tolerance:g} (TOST p = {p:.2g})")
     if claim.test == MATCHES:
+        if values is None and np.ndim(estimate) > 0:  # several estimates that must all match (intersection-union)
+            est_v = np.asarray(estimate, dtype=float).ravel()
+            se_v = np.broadcast_to(np.asarray(se if se is not None else 0.0, dtype=float), est_v.shape)
+            pap = np.broadcast_to(np.asarray(paper, dtype=float), est_v.shape)
+            if not np.all(np.isfinite(est_v)):
+                return Decision(False, math.nan, "not computable (NaN)")
+            ps = np.array([float(p_equivalent(e, s_, c, claim.tolerance)) for e, s_, c in zip(est_v, se_v, pap)])
+            k = int(ps.argmax())
+            p = float(ps[k])
+            return Decision(p < a, p, f"{summary + ': ' if summary else ''}{len(ps)} estimates, worst gap "
+                            f"{est_v[k] - pap[k]:+.3g} ± {se_v[k]:.2g}: {int((ps < a).sum())} of {len(ps)} shown "
+                            f"within ±{claim.tolerance:g} (largest TOST p = {p:.2g})")
         if values is not None:
             v = np.asarray(values, dtype=float).ravel()
             est, se_, df = float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0, v.size - 1
@@ -338,6 +350,14 @@ _declare(
             headline=True, n=1, sigma=0.01,
             sigma_source="Monte Carlo design: 20,000 draws, relative s.e. ≈ √(2/20,000)")
       for q in ("mean", "variance")),
+    *(Claim(f"CL-AP9:{b}_matches", f"{b} matches the experiment's mean loss change at every epoch",
+            f"{b} / experiment − 1 at each epoch (all must hold: intersection-union)", MATCHES, tolerance=tol,
+            tolerance_source=f"'{b} ≈ experiment' read as within {tol:.0%} (declared before the run"
+            + ("; b3 misses the curvature term, hence the wider margin)" if b == "b3" else ")"),
+            headline=b == "b4", n=1, sigma=0.05, sigma_source="Monte Carlo design: relative s.e. ≈ 5 % per epoch")
+      for b, tol in (("b4", 0.2), ("b3", 0.5))),
+    Claim("CL-AP9:decays", "the mean loss change under crashes decays with training",
+          "|E Δ| (first epoch) − |E Δ| (last epoch), Monte Carlo", BEATS, headline=True),
     Claim("CL-P5:chebyshev", "Chebyshev's bound with Theorem 1's moments is computed beside the empirical tail "
           "(a bound ≥ the frequency is true of any network: Chebyshev's inequality)", "the bound",
           IMPLEMENTED_TEST, headline=True),
