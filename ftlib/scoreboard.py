@@ -288,6 +288,19 @@ def render_reproducibility(table: list[dict], records: list[dict], paper: str) -
               f"({sum(len(by[v]) for v in (REPRODUCED, IMPLEMENTED))} of {len(mine)} ids).", "",
               f"**What was hard.** Not reproduced: {ids([NOT_REPRODUCED])}; not runnable here: {ids([NOT_RUNNABLE])}. "
               "Longest sections in this build: " + ", ".join(f"{n} {t:.0f} s" for t, n in timed[:3]) + "."]
+    from . import claims
+
+    declared = [c for c in claims.CLAIMS.values() if reference.get(c.id).paper == paper]
+    if declared:
+        lines += ["", "**Declared rules** (`ftlib.claims`: fixed before the run; each is checked against its null "
+                  "in `tests/test_claims_null.py`; the power is at the quick profile's sample size):", ""]
+        lines += [f"- `{c.key}`{' (headline)' if c.headline else ''}: {_cell(c.text)} — {_cell(c.rule())}."
+                  for c in declared]
+        undeclared = sorted({r["id"] for r in mine for c in headline_rows(r["comparisons"])
+                             if c.get("status", "legacy") == "legacy"})
+        if undeclared:
+            lines += ["", "Ids whose verdict still comes from an undeclared rule (shown in its row): "
+                      + ", ".join(undeclared) + "."]
     return "\n".join(lines) + "\n"
 
 
