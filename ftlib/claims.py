@@ -375,6 +375,9 @@ _declare(
     Claim("CL-AP9:decays", "the mean loss change under crashes decays with training",
           "|E Δ| (first epoch) − |E Δ| (last epoch), Monte Carlo", BEATS, headline=True,
           method="one-sided z test with the Monte Carlo standard errors"),
+    Claim("CL-P3:kl", "Proposition 3's KL tail bound on the crashed weight norm is computed beside the empirical "
+          "frequency (a Chernoff bound ≥ the frequency holds for any weights: it checks the code, not the paper)",
+          "the bound", IMPLEMENTED_TEST, headline=True),
     Claim("CL-P5:chebyshev", "Chebyshev's bound with Theorem 1's moments is computed beside the empirical tail "
           "(a bound ≥ the frequency is true of any network: Chebyshev's inequality)", "the bound",
           IMPLEMENTED_TEST, headline=True),
