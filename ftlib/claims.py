@@ -237,7 +237,7 @@ def decide(claim: Claim, *, diff=None, estimate=None, se=None, values=None, pape
         if not math.isfinite(est):
             return Decision(False, math.nan, "no value (NaN)")
         p = float(p_equivalent(est, se_, float(paper), claim.tolerance, df if df > 0 else np.inf))
-        return Decision(p < a, p, f"ours {est:.4g} ± {se_:.2g} vs paper {float(paper):.4g}: gap {est - float(paper):+.4g}, "
+        return Decision(p < a, p, f"ours {est:.4g} ± {se_:.2g} vs reference {float(paper):.4g}: gap {est - float(paper):+.4g}, "
                         f"{'within' if p < a else 'not shown within'} ±{claim.tolerance:g}"
                         + (f" (TOST p = {p:.2g})" if se_ > 0 else " (exact quantity)"))
     if claim.test == RANK:

@@ -23,7 +23,9 @@
 #
 # **Quick profile**: 10,000 training images, 2 repetitions, 4 values of λ; `paper`: all
 # 60,000 images and 5 repetitions (the figure's error bars are over 5 repetitions).
-# The values of λ are ours (the paper does not print them).
+# The values of λ are ours (the paper does not print them). Our Var Δ term is Var Δ / p summed
+# over the output units; the original code's is Var Δ averaged over them, so one of our λ is
+# λ · n_L / p on the original's scale (`ftlib.regularizers.lambda_on_original_scale`).
 
 # %% tags=["parameters"]
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
