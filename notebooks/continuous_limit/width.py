@@ -94,7 +94,7 @@ fit = stats.linregress(np.log(w.width.to_numpy(float)), np.log(w.var_b3.to_numpy
 report.check("CL-F2:slope", paper_slope, slope_b3, claim="log-log slope of Var Δ (b3) against n",
              note=f"Monte Carlo slope {slope_mc:.2f}; outgoing-weight slope {slope_w:.2f}; no continuity "
                   "or variance regularizer (the paper's Fig 2 uses both)",
-             estimate=slope_b3, se=float(fit.stderr), df=max(len(w) - 2, 1))
+             estimate=slope_b3, se=float(fit.stderr) if len(w) > 2 else float("nan"), df=max(len(w) - 2, 1))
 report.qualitative("CL-F2", "Var Δ at the widest network is at most half its value at the narrowest", "yes (as 1/n)",
                    f"{w.var_b3.iloc[0]:.3g} at n={w.width.iloc[0]} → {w.var_b3.iloc[-1]:.3g} at n={w.width.iloc[-1]}",
                    bool(w.var_b3.iloc[-1] <= 0.5 * w.var_b3.iloc[0]), headline=False, rule="detail: point estimates")
