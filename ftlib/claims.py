@@ -222,7 +222,7 @@ def decide(claim: Claim, *, diff=None, estimate=None, se=None, values=None, pape
             est_v = np.asarray(estimate, dtype=float).ravel()
             se_v = np.broadcast_to(np.asarray(se if se is not None else 0.0, dtype=float), est_v.shape)
             pap = np.broadcast_to(np.asarray(paper, dtype=float), est_v.shape)
-            if not np.all(np.isfinite(est_v)):
+            if not (np.all(np.isfinite(est_v)) and not np.any(np.isnan(se_v))):
                 return Decision(False, math.nan, "not computable (NaN)")
             ps = np.array([float(p_equivalent(e, s_, c, claim.tolerance)) for e, s_, c in zip(est_v, se_v, pap)])
             k = int(ps.argmax())
@@ -235,8 +235,8 @@ def decide(claim: Claim, *, diff=None, estimate=None, se=None, values=None, pape
             est, se_, df = float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0, v.size - 1
         else:
             est, se_ = float(estimate), float(se or 0.0)
-        if not math.isfinite(est):
-            return Decision(False, math.nan, "no value (NaN)")
+        if not (math.isfinite(est) and se_ == se_):
+            return Decision(False, math.nan, f"not computable (ours {est:.4g}, standard error {se_:.2g})")
         p = float(p_equivalent(est, se_, float(paper), claim.tolerance, df if df > 0 else np.inf))
         return Decision(p < a, p, f"ours {est:.4g} ± {se_:.2g} vs reference {float(paper):.4g}: gap {est - float(paper):+.4g}, "
                         f"{'within' if p < a else 'not shown within'} ±{claim.tolerance:g}"

@@ -102,6 +102,8 @@ def test_decide_reasons_and_exact_quantities():
     c = Claim("CL-ALG:x", "x", "x", MATCHES, tolerance=1.0, tolerance_source="printed precision")
     assert decide(c, estimate=20.5, se=0.0, paper=20.0).passed
     assert not decide(c, estimate=21.0, se=0.0, paper=20.0).passed
+    assert not decide(c, estimate=20.0, se=float("nan"), paper=20.0).passed  # unknown noise is not "exact"
+    assert not decide(c, estimate=[20.0, 20.1], se=[0.0, float("nan")], paper=20.0).passed
     b = claims.get("AFT-F2c:regularized_beats")
     d = decide(b, diff=[-1.0, -2.0, -1.5, -0.5, -1.2])
     assert not d.passed and "p =" in d.reason
