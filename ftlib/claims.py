@@ -322,6 +322,13 @@ _declare(
       for k, text, quantity in (
           ("gen_error_falls", "a larger λ lowers the generalization error", "G(λ = 0) − G(largest λ)"),
           ("accuracy_falls", "the largest λ costs test accuracy", "test accuracy(λ = 0) − test accuracy(largest λ)"))),
+    Claim("AFT-T2:lowest_gen_error", "the proposed method has the lowest generalization error",
+          "G(each baseline) − G(proposed), one model each", BEATS, headline=True,
+          method="one-sided z tests with binomial standard errors, intersection-union over the three baselines"),
+    Claim("AFT-T2:keeps_accuracy", "the proposed method keeps the test accuracy of the best baseline",
+          "test accuracy(proposed) − test accuracy(each baseline) + 1 pp", BEATS, headline=True,
+          method="one-sided non-inferiority z tests (margin 1 pp, the former rule's) with binomial standard "
+          "errors, intersection-union over the three baselines"),
     *(Claim(f"{i}:regularized_beats", "the regularized network keeps more accuracy under the faults",
             "accuracy(regularized) − accuracy(unregularized) at the quoted rate", BEATS, headline=True, n=5)
       for i in ("AFT-F2a", "AFT-F2b", "AFT-F2c")),

@@ -250,3 +250,27 @@ def test_aft_t1_binomial_rule_meets_its_null():
 
     assert rate(0.88, 0.88) <= _slack(c.alpha)
     assert rate(0.88, 0.86) >= 0.6
+
+
+def test_aft_t2_noninferiority_rule_meets_its_null():
+    """AFT-T2's "keeps the test accuracy": the proposed model exactly 1 pp (the margin) below one baseline and
+    far above the others (null, the worst case of the intersection-union test) passes at most at α; equal to
+    the best baseline, it passes most of the time (5,000 test images, quick)."""
+    from ftlib.experiments.adversarial_ft import NONINFERIORITY_PP, _binomial_se, _p_positive
+
+    c = claims.get("AFT-T2:keeps_accuracy")
+    rng = np.random.default_rng(11)
+    n = 5000
+
+    def rate(prop_true, best_true):
+        hits = 0
+        for _ in range(REPS):
+            prop = 100 * rng.binomial(n, prop_true) / n
+            bases = [100 * rng.binomial(n, b) / n for b in (best_true, 0.80, 0.75)]
+            p = max(_p_positive(prop - b + NONINFERIORITY_PP, math.hypot(_binomial_se(prop, n), _binomial_se(b, n)))
+                    for b in bases)
+            hits += decide(c, p_value=p).passed
+        return hits / REPS
+
+    assert rate(0.87, 0.88) <= _slack(c.alpha)
+    assert rate(0.90, 0.88) >= 0.6
