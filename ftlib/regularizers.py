@@ -143,11 +143,15 @@ def smoothness(model: nn.Module, weights: tuple[float, ...] = (1.0, 1.0),
 # ----------------------------------------------------------------------------- balancedness (R2)
 
 
-def balance_penalty(model: nn.Module, layers: list[str] | None = None) -> torch.Tensor:
+def balance_penalty(model: nn.Module, layers: list[str] | None = None, squared: bool = False) -> torch.Tensor:
     """R2 = Σ_l max_i W_l^i / min_i W_l^i with W_l^i = Σ_j |W_l^{ij}| the incoming weight mass of neuron i
     of every Linear layer feeding a hidden layer (``layers``: names of the Linear modules; default all but
     the last). ≥ 1 per layer, = 1 when all neurons carry the same mass (q = 1). Differentiable (subgradient
-    through the max and min neurons)."""
+    through the max and min neurons).
+
+    ``squared=True`` is the original code's term, max_i (W_l^i)² / min_i (W_l^i)² (the square of ours): a μ
+    of one definition is not a μ of the other, so μ values are comparable with the paper's only with
+    ``squared=True`` (the training loop uses ``squared=False``; see :func:`lambda_on_original_scale`)."""
     named = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
     chosen = named[:-1] if layers is None else [(n, m) for n, m in named if n in layers]
     if not chosen:
@@ -155,11 +159,32 @@ def balance_penalty(model: nn.Module, layers: list[str] | None = None) -> torch.
     total = chosen[0][1].weight.sum() * 0.0
     for _, m in chosen:
         mass = m.weight.abs().sum(1)
-        total = total + mass.max() / mass.min().clamp_min(1e-12)
+        ratio = mass.max() / mass.min().clamp_min(1e-12)
+        total = total + (ratio * ratio if squared else ratio)
     return total
 
 
 # ----------------------------------------------------------------------------- Var Δ (R1, "b3")
+
+
+def lambda_on_original_scale(lam: float, n_outputs: int, p: float) -> float:
+    """Our λ (weight of :func:`variance_penalty`) expressed on the original code's scale.
+
+    Ours is Var Δ / p *summed* over the ``n_outputs`` output units (mean over the batch); the original
+    (LPD-EPFL/nn-fault-tolerance, ``get_regularizer_total``: λ·mean of the first-order Var Δ over the batch
+    and the output units) is p·Σ_i(∂y/∂z_i·z_i)² *averaged* over the output units, i.e. ours · p / n_outputs
+    (:func:`variance_penalty_original`). The same penalty weight is therefore λ_original = λ_ours · n_L / p
+    (×1000 for 10 outputs at p = 0.01)."""
+    return float(lam) * int(n_outputs) / float(p)
+
+
+def variance_penalty_original(model: nn.Module, x: torch.Tensor, p: float, layers: object = None,
+                              create_graph: bool = True) -> torch.Tensor:
+    """The original code's Var Δ term: first-order Var Δ at crash probability ``p``, averaged over the inputs
+    and the output units, = :func:`variance_penalty` · p / n_L (a scalar tensor)."""
+    with torch.no_grad():
+        n_out = model(x[:1]).reshape(1, -1).shape[1]
+    return variance_penalty(model, x, layers, create_graph) * float(p) / n_out
 
 
 def variance_penalty(model: nn.Module, x: torch.Tensor, layers: object = None, create_graph: bool = True) -> torch.Tensor:

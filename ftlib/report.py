@@ -25,6 +25,10 @@ from .store import atomic_write_bytes, code_salt
 
 REPRODUCED = "reproduced"
 CLOSE = "close"
+"""No longer produced (it was never defined): a numeric gap is within its tolerance or not. Old records that
+carry it read as ``not reproduced``."""
+IMPLEMENTED = "implemented"
+"""An algorithm, a setting or a diagram that exists and runs: shown, never counted as reproduced."""
 PARTLY = "partly reproduced"
 NOT_REPRODUCED = "not reproduced"
 SMOKE = "smoke run: not meaningful"
@@ -36,7 +40,7 @@ NO_EVIDENCE = "no evidence"
 EVIDENCE = (STRONG, WEAK, NO_EVIDENCE)
 """Verdicts of a *finding* (the "beyond the papers" study: no paper value to compare with): the confidence
 of the finding, from the p-value of its test (:func:`evidence_verdict`)."""
-VERDICTS = (REPRODUCED, PARTLY, CLOSE, NOT_REPRODUCED, STRONG, WEAK, NO_EVIDENCE, SMOKE, NOT_RUNNABLE, NOT_YET)
+VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, IMPLEMENTED, STRONG, WEAK, NO_EVIDENCE, SMOKE, NOT_RUNNABLE, NOT_YET)
 
 
 def evidence_verdict(p_value: float) -> str:
@@ -51,7 +55,13 @@ def evidence_verdict(p_value: float) -> str:
 
 @dataclass
 class Comparison:
-    """One row of a paper-vs-ours table. ``gap`` = ours − paper for numbers, else None."""
+    """One row of a paper-vs-ours table. ``gap`` = ours − paper for numbers, else None.
+
+    ``rule``: the declared rule that made the verdict (:meth:`ftlib.claims.Claim.rule`, or a description of an
+    undeclared legacy rule); ``reason``: the numbers behind the verdict in one sentence; ``headline``: True for
+    a headline claim of its id, False for a detail row, None when undeclared (see :func:`combined_verdict`);
+    ``status``: ``tested`` (a rule decided), ``implemented``, ``not runnable here`` or ``legacy`` (an
+    undeclared rule, kept for the chapters not yet ported to :mod:`ftlib.claims`)."""
 
     id: str
     claim: str
@@ -60,33 +70,87 @@ class Comparison:
     gap: float | None
     verdict: str
     note: str = ""
+    rule: str = ""
+    reason: str = ""
+    headline: bool | None = None
+    status: str = "legacy"
 
 
-def combined_verdict(verdicts: list[str]) -> str:
-    """One verdict for a checklist id from its rows: all reproduced → reproduced;
-    some reproduced or close → partly reproduced; none → not reproduced.
-    Rows that cannot run on these machines (``not runnable here``) only count
-    when nothing else was compared."""
-    if not verdicts:
+def _get(row, name, default=None):
+    return row.get(name, default) if isinstance(row, dict) else getattr(row, name, default)
+
+
+def headline_rows(rows: list) -> list:
+    """The rows that decide an id's verdict: its headline rows if it declares any, else every row not marked
+    as detail (``headline=False``), else all rows."""
+    heads = [r for r in rows if _get(r, "headline") is True]
+    if heads:
+        return heads
+    undeclared = [r for r in rows if _get(r, "headline") is not False]
+    return undeclared or list(rows)
+
+
+def combined_verdict(verdicts: list, headlines: list | None = None) -> str:
+    """One verdict for a checklist id from its rows (verdict strings, with ``headlines`` the rows' headline
+    flags; or the rows themselves, :class:`Comparison` or record dicts). Only the headline rows count
+    (:func:`headline_rows`): all reproduced → reproduced; some reproduced → partly reproduced; none → not
+    reproduced. A headline that could not run here (``not runnable here``) makes the id at best partly
+    reproduced; ``implemented`` rows never count as reproduced (an id with only those is ``implemented``).
+    Findings of the study beyond the papers: as strong as the weakest row."""
+    if verdicts and not isinstance(verdicts[0], str):
+        rows = list(verdicts)
+    else:
+        flags = headlines if headlines is not None else [None] * len(verdicts)
+        rows = [{"verdict": v, "headline": h} for v, h in zip(verdicts, flags)]
+    if not rows:
         return NOT_YET
-    if SMOKE in verdicts:
+    if any(_get(r, "verdict") == SMOKE for r in rows):
         return SMOKE
-    if all(v == NOT_RUNNABLE for v in verdicts):
+    vs = [CLOSE_AS.get(_get(r, "verdict"), _get(r, "verdict")) for r in headline_rows(rows)]
+    if all(v == NOT_RUNNABLE for v in vs):
         return NOT_RUNNABLE
-    verdicts = [v for v in verdicts if v != NOT_RUNNABLE]
-    if all(v in EVIDENCE for v in verdicts):  # a finding: as strong as its weakest row
-        return max(verdicts, key=EVIDENCE.index)
-    if all(v == REPRODUCED for v in verdicts):
-        return REPRODUCED
-    if any(v in (REPRODUCED, CLOSE) for v in verdicts):
+    if all(v == IMPLEMENTED for v in vs):
+        return IMPLEMENTED
+    missing = NOT_RUNNABLE in vs
+    tested = [v for v in vs if v not in (NOT_RUNNABLE, IMPLEMENTED)]
+    if not tested:  # implemented parts and parts that could not run
+        return NOT_RUNNABLE
+    if all(v in EVIDENCE for v in tested):  # a finding: as strong as its weakest row
+        return max(tested, key=EVIDENCE.index)
+    if all(v == REPRODUCED for v in tested):
+        return PARTLY if missing else REPRODUCED
+    if any(v == REPRODUCED for v in tested):
         return PARTLY
     return NOT_REPRODUCED
 
 
+CLOSE_AS = {CLOSE: NOT_REPRODUCED}
+"""How verdicts no longer produced read in old records."""
+
+
+def explain(rows: list) -> str:
+    """Why an id has its verdict, in a few words: how many headline claims reproduced, what did not run."""
+    heads = headline_rows(rows)
+    tested = [r for r in heads if _get(r, "verdict") not in (NOT_RUNNABLE, IMPLEMENTED)]
+    ok = sum(_get(r, "verdict") == REPRODUCED for r in tested)
+    parts = [f"{ok} of {len(tested)} headline {'claim' if len(tested) == 1 else 'claims'} reproduced"] if tested else []
+    impl = [r for r in heads if _get(r, "verdict") == IMPLEMENTED]
+    if impl:
+        parts.append(f"{len(impl)} implemented")
+    missing = [_get(r, "claim") for r in heads if _get(r, "verdict") == NOT_RUNNABLE]
+    if missing:
+        parts.append("not run here: " + "; ".join(missing))
+    detail = len(rows) - len(heads)
+    if detail:
+        parts.append(f"{detail} detail {'row' if detail == 1 else 'rows'} shown, not counted")
+    return ", ".join(parts)
+
+
 def numeric_verdict(paper: float, ours: float, tolerance: float) -> str:
-    """``reproduced`` if ``|ours − paper|`` ≤ tolerance, ``close`` if ≤ 2·tolerance, else ``not reproduced``."""
+    """``reproduced`` if ``|ours − paper|`` ≤ tolerance, else ``not reproduced`` (a point estimate: prefer a
+    declared ``matches`` claim, :mod:`ftlib.claims`, which accounts for the noise)."""
     gap = abs(ours - paper)
-    return REPRODUCED if gap <= tolerance else CLOSE if gap <= 2 * tolerance else NOT_REPRODUCED
+    return REPRODUCED if gap <= tolerance else NOT_REPRODUCED
 
 
 def _fmt(value: Any) -> str:
@@ -200,26 +264,52 @@ class Report:
         lines = [] if self.section.ids else [f"This section reproduces no checklist id ({time.perf_counter() - self._t0:.0f} s)."]
         for id_ in self.section.ids:
             rows = [r for r in self.rows if r.id == id_]
-            v = combined_verdict([r.verdict for r in rows])
-            ok = sum(r.verdict == REPRODUCED for r in rows)
+            v = combined_verdict(rows) if rows else NOT_YET
             what = (f"the weakest of {len(rows)} {'row' if len(rows) == 1 else 'rows'}" if v in EVIDENCE else
-                    f"{ok} of {len(rows)} comparisons within tolerance")
+                    explain(rows) if rows else "no row")
             lines.append(f"- **{id_}**: {v} ({what}; "
                          f"profile {self.settings.profile}, {time.perf_counter() - self._t0:.0f} s)")
         return Markdown("\n".join(lines))
 
-    def numeric(self, id_: str, claim: str, paper: float, ours: float, tolerance: float, note: str = "") -> Comparison:
-        """Add a numeric comparison; the verdict follows :func:`numeric_verdict` with ``tolerance``."""
-        reference.get(id_)
-        row = Comparison(id_, claim, float(paper), float(ours), float(ours) - float(paper),
-                         self._verdict(numeric_verdict(paper, ours, tolerance)), note)
+    def check(self, key: str, paper: Any, ours: Any, note: str = "", claim: str | None = None, **data) -> Comparison:
+        """Add the row of the declared claim ``key`` (:data:`ftlib.claims.CLAIMS`): its test decides on
+        ``data`` (see :func:`ftlib.claims.decide`); the row carries the rule, the reason and the headline flag.
+        ``claim`` overrides the row's claim text (e.g. to name the panel)."""
+        from . import claims
+
+        c = claims.get(key)
+        reference.get(c.id)
+        if c.test == claims.IMPLEMENTED_TEST:
+            verdict, reason, status = IMPLEMENTED, "exists and runs", IMPLEMENTED
+        elif c.test == claims.NOT_RUNNABLE_TEST:
+            verdict, reason, status = NOT_RUNNABLE, note, NOT_RUNNABLE
+        else:
+            d = claims.decide(c, paper=paper if isinstance(paper, (int, float)) else None, **data)
+            verdict, reason, status = (REPRODUCED if d.passed else NOT_REPRODUCED), d.reason, "tested"
+        gap = float(ours) - float(paper) if isinstance(ours, (int, float)) and isinstance(paper, (int, float)) else None
+        row = Comparison(c.id, claim or c.text, paper, ours, gap, self._verdict(verdict), note, rule=c.rule(),
+                         reason=reason, headline=c.headline, status=status)
         self.rows.append(row)
         return row
 
-    def qualitative(self, id_: str, claim: str, paper: str, ours: str, holds: bool, note: str = "") -> Comparison:
-        """Add a comparison of a qualitative claim; ``holds`` says whether our run shows it."""
+    def numeric(self, id_: str, claim: str, paper: float, ours: float, tolerance: float, note: str = "",
+                headline: bool | None = None) -> Comparison:
+        """Add a numeric comparison; the verdict follows :func:`numeric_verdict` with ``tolerance`` (an
+        undeclared point-estimate rule; ``headline=False`` makes it a detail row)."""
         reference.get(id_)
-        row = Comparison(id_, claim, paper, ours, None, self._verdict(REPRODUCED if holds else NOT_REPRODUCED), note)
+        row = Comparison(id_, claim, float(paper), float(ours), float(ours) - float(paper),
+                         self._verdict(numeric_verdict(paper, ours, tolerance)), note,
+                         rule=f"undeclared: |ours − paper| ≤ {tolerance:g} (point estimate)", headline=headline)
+        self.rows.append(row)
+        return row
+
+    def qualitative(self, id_: str, claim: str, paper: str, ours: str, holds: bool, note: str = "",
+                    headline: bool | None = None, rule: str = "") -> Comparison:
+        """Add a comparison of a qualitative claim; ``holds`` says whether our run shows it (an undeclared rule:
+        ``rule`` says what it is; ``headline=False`` makes it a detail row)."""
+        reference.get(id_)
+        row = Comparison(id_, claim, paper, ours, None, self._verdict(REPRODUCED if holds else NOT_REPRODUCED), note,
+                         rule=rule or "undeclared: the notebook's condition", headline=headline)
         self.rows.append(row)
         return row
 
@@ -228,14 +318,17 @@ class Report:
         :func:`evidence_verdict` of ``p_value`` (the p-value of the test of the claim as stated)."""
         reference.get(id_)
         row = Comparison(id_, claim, None, ours, None, self._verdict(evidence_verdict(p_value)),
-                         note or f"p = {p_value:.3g}")
+                         note or f"p = {p_value:.3g}", rule="finding: strong if p < 0.01, weak if p < 0.05",
+                         reason=f"p = {p_value:.3g}", status="tested")
         self.rows.append(row)
         return row
 
-    def not_runnable(self, id_: str, claim: str, paper: Any, reason: str) -> Comparison:
-        """Record that a claim cannot be checked on these machines (e.g. it needs a GPU); ``reason`` says why."""
+    def not_runnable(self, id_: str, claim: str, paper: Any, reason: str, headline: bool | None = True) -> Comparison:
+        """Record that a claim cannot be checked on these machines (e.g. it needs a GPU); ``reason`` says why.
+        It counts in the id's verdict (a headline by default: the id reads at best partly reproduced)."""
         reference.get(id_)
-        row = Comparison(id_, claim, paper, None, None, NOT_RUNNABLE, reason)
+        row = Comparison(id_, claim, paper, None, None, NOT_RUNNABLE, reason, rule="cannot run on these machines",
+                         reason=reason, headline=headline, status=NOT_RUNNABLE)
         self.rows.append(row)
         return row
 
@@ -250,8 +343,11 @@ class Report:
         for col in ("paper", "ours"):
             df[col] = df[col].map(_fmt)
         df["gap"] = df["gap"].map(lambda g: "—" if g is None or g != g else f"{g:+.4g}")
-        if not df["note"].astype(bool).any():
-            df = df.drop(columns="note")
+        df["headline"] = df["headline"].map(lambda h: "headline" if h is True else "detail" if h is False else "")
+        df = df.drop(columns="status")
+        for col in ("note", "rule", "reason", "headline"):
+            if not df[col].astype(bool).any():
+                df = df.drop(columns=col)
         return df.set_index(["id", "claim"])
 
     def figure(self, fig, name: str, caption: str, alt: str | None = None) -> None:

@@ -15,15 +15,15 @@ from collections import Counter
 from pathlib import Path
 
 from . import config, reference
-from .report import (NO_EVIDENCE, NOT_REPRODUCED, NOT_RUNNABLE, NOT_YET, PARTLY, REPRODUCED, SMOKE, STRONG, WEAK,
-                     combined_verdict, load_records)
+from .report import (IMPLEMENTED, NO_EVIDENCE, NOT_REPRODUCED, NOT_RUNNABLE, NOT_YET, PARTLY, REPRODUCED, SMOKE,
+                     STRONG, WEAK, combined_verdict, explain, load_records)
 
-BADGES = {REPRODUCED: "✓", PARTLY: "◐", NOT_REPRODUCED: "✗", "close": "◐", SMOKE: "∅", NOT_RUNNABLE: "⊘",
+BADGES = {REPRODUCED: "✓", PARTLY: "◐", NOT_REPRODUCED: "✗", IMPLEMENTED: "◇", SMOKE: "∅", NOT_RUNNABLE: "⊘",
           NOT_YET: "…", STRONG: "●", WEAK: "◑", NO_EVIDENCE: "○"}
 """One symbol per verdict, used on every page that shows verdicts (plain Unicode that common fonts have:
 colour emoji showed as empty boxes in a browser without an emoji font)."""
 
-ORDER = (REPRODUCED, PARTLY, NOT_REPRODUCED, STRONG, WEAK, NO_EVIDENCE, NOT_RUNNABLE, SMOKE, NOT_YET)
+ORDER = (REPRODUCED, PARTLY, NOT_REPRODUCED, IMPLEMENTED, STRONG, WEAK, NO_EVIDENCE, NOT_RUNNABLE, SMOKE, NOT_YET)
 """The order in which the scoreboard groups the ids of a paper."""
 
 SUMMARY = "book/_generated/summary.md"
@@ -69,7 +69,8 @@ def rows(records: list[dict] | None = None) -> list[dict]:
         rec = found[0][0] if found else None
         out.append({
             "id": ref.id, "paper": ref.paper, "what": ref.what,
-            "verdict": combined_verdict(verdicts) if found else NOT_YET,
+            "verdict": combined_verdict([c for _, c in found]) if found else NOT_YET,
+            "why": explain([c for _, c in found]) if found else "",
             "within": sum(v == REPRODUCED for v in verdicts), "n": len(verdicts),
             "profile": rec["profile"] if rec else "", "section": rec["section"] if rec else ref.section,
             "title": rec["title"] if rec else "",
@@ -93,10 +94,12 @@ def render(table: list[dict]) -> str:
         "# Scoreboard",
         "",
         "Every table and figure of the four papers, by checklist id, with our verdict. "
-        "A verdict combines all comparisons of an id (paper / ours / gap, shown here and in its section): "
-        "**reproduced** when every comparison is within its stated tolerance, **partly reproduced** when some are, "
-        "**not reproduced** when none is. Numbers made by the `smoke` profile are never verdicts; "
-        "**not runnable here** marks claims these machines cannot check (e.g. they need a GPU). "
+        "An id's verdict follows its *headline* claims (declared in `ftlib.claims` with their test, α and "
+        "tolerance before anything runs; the other rows are detail, shown but not counted): **reproduced** when "
+        "every headline claim passes its rule, **partly reproduced** when some do or when a headline claim could "
+        "not run here, **not reproduced** when none does; **implemented** marks an algorithm, setting or diagram "
+        "that exists and runs (never counted as reproduced). Numbers made by the `smoke` profile are never "
+        "verdicts; **not runnable here** marks claims these machines cannot check (e.g. they need a GPU). "
         "The *gap* is ours − paper, for numeric claims only. "
         "The last part, **beyond the papers**, lists the findings of the book's own study: they have no paper "
         "value, and their verdict is the finding's confidence (**strong evidence**: its test gives p < 0.01, "
@@ -236,6 +239,73 @@ def render_findings(table: list[dict], study: str = "beyond", records: list[dict
     return "\n".join(lines) + "\n"
 
 
+REPRO = "book/_generated/reproducibility_{paper}.md"
+"""Each paper's reproducibility summary (included from its chapter page), relative to the checkout."""
+
+
+def _reason(c: dict) -> str:
+    why = c.get("reason") or c.get("note") or ""
+    return f"{_cell(c['claim'])}" + (f" ({_cell(why)})" if why else "")
+
+
+def render_reproducibility(table: list[dict], records: list[dict], paper: str) -> str:
+    """``paper``'s reproducibility summary in the ML Reproducibility Challenge's form (scope; what reproduced;
+    what did not, and why; deviations from the paper; what was easy; what was hard), generated from the result
+    records of this build: every number on it comes from a record."""
+    from .report import headline_rows
+
+    mine = [r for r in table if r["paper"] == paper]
+    recs = [r for r in records if r.get("paper") == paper]
+    if not any(r["comparisons"] for r in mine):
+        return "*No result of this chapter has been computed in this copy of the book yet.*\n"
+    profiles = sorted({r.get("profile", "?") for r in recs})
+    by = {v: [r for r in mine if r["verdict"] == v] for v in ORDER}
+    ids = lambda vs: ", ".join(f"**{r['id']}**" for v in vs for r in by[v]) or "none"  # noqa: E731
+    lines = ["(reproducibility-" + paper + ")=", "### Reproducibility summary", "",
+             f"*Generated from the {len(recs)} result {'record' if len(recs) == 1 else 'records'} of this build "
+             f"(profile {', '.join(f'`{p}`' for p in profiles)}); an id's verdict follows its headline claims.*", "",
+             f"**Scope.** {len(mine)} checklist ids of {_cell(reference.PAPERS.get(paper, paper))}, in "
+             f"{len(recs)} {'section' if len(recs) == 1 else 'sections'}: "
+             + "; ".join(f"{_cell(r.get('title', r['section']))} ({', '.join(r.get('ids', []))})" for r in recs) + ".",
+             "", f"**What reproduced.** {ids([REPRODUCED])}. Partly: {ids([PARTLY])}. "
+             f"Implemented (exists and runs; not a reproduction): {ids([IMPLEMENTED])}.", "",
+             "**What did not, and why.**"]
+    failed = [r for v in (NOT_REPRODUCED, PARTLY) for r in by[v]]
+    if not failed:
+        lines.append("Every headline claim that ran reproduced.")
+    for r in failed:
+        bad = [c for c in headline_rows(r["comparisons"]) if c["verdict"] not in (REPRODUCED, IMPLEMENTED)]
+        lines.append(f"- **{r['id']}** ({r['verdict']}): " + "; ".join(_reason(c) for c in bad) + ".")
+    lines += ["", "**Deviations from the paper.**"]
+    dev = [(r["id"], c) for r in mine for c in r["comparisons"] if c["verdict"] == NOT_RUNNABLE]
+    lines += [f"- **{i}**, not run here: {_reason(c)}." for i, c in dev] or ["- Every claim ran here."]
+    for rec in recs:
+        chosen = [k for k in rec.get("from_profile", []) if k not in ("profile", "seed")]
+        if chosen and rec.get("profile") != "paper":
+            lines.append(f"- {rec['section'].split('/', 1)[-1]}: the `{rec.get('profile')}` profile set "
+                         + ", ".join(f"`{k}={rec['settings'].get(k)!r}`" for k in chosen[:8])
+                         + (" …" if len(chosen) > 8 else "") + " (the `paper` profile uses the paper's values).")
+    timed = sorted(((r.get("wall_time_s") or 0.0, r["section"].split("/", 1)[-1]) for r in recs), reverse=True)
+    lines += ["", f"**What was easy.** {ids([REPRODUCED, IMPLEMENTED])} "
+              f"({sum(len(by[v]) for v in (REPRODUCED, IMPLEMENTED))} of {len(mine)} ids).", "",
+              f"**What was hard.** Not reproduced: {ids([NOT_REPRODUCED])}; not runnable here: {ids([NOT_RUNNABLE])}. "
+              "Longest sections in this build: " + ", ".join(f"{n} {t:.0f} s" for t, n in timed[:3]) + "."]
+    from . import claims
+
+    declared = [c for c in claims.CLAIMS.values() if reference.get(c.id).paper == paper]
+    if declared:
+        lines += ["", "**Declared rules** (`ftlib.claims`: fixed before the run; each is checked against its null "
+                  "in `tests/test_claims_null.py`; the power is at the quick profile's sample size):", ""]
+        lines += [f"- `{c.key}`{' (headline)' if c.headline else ''}: {_cell(c.text)} — {_cell(c.rule())}."
+                  for c in declared]
+        undeclared = sorted({r["id"] for r in mine for c in headline_rows(r["comparisons"])
+                             if c.get("status", "legacy") == "legacy"})
+        if undeclared:
+            lines += ["", "Ids whose verdict still comes from an undeclared rule (shown in its row): "
+                      + ", ".join(undeclared) + "."]
+    return "\n".join(lines) + "\n"
+
+
 def write(path: Path | None = None, summary: Path | None = None) -> Path:
     """Write the scoreboard page (default ``<checkout>/book/scoreboard.md``) and the landing page's summary
     (default ``<checkout>/book/_generated/summary.md``); returns the scoreboard's path."""
@@ -248,6 +318,8 @@ def write(path: Path | None = None, summary: Path | None = None) -> Path:
     summary.parent.mkdir(parents=True, exist_ok=True)
     summary.write_text(render_summary(table, records))
     (summary.parent / Path(FINDINGS).name).write_text(render_findings(table, records=records))
+    for paper in reference.PAPERS:
+        (root / REPRO.format(paper=paper)).write_text(render_reproducibility(table, records, paper))
     return path
 
 

@@ -60,7 +60,7 @@ from . import config
 from .errors import CacheCorruptError, CacheReadOnlyError
 
 # Modules that only present results; editing them must not invalidate trained models.
-_PRESENTATION = {"report.py", "reference.py", "scoreboard.py", "build.py", "style.py", "params.py",
+_PRESENTATION = {"report.py", "claims.py", "reference.py", "scoreboard.py", "build.py", "style.py", "params.py",
                  "sections.py", "config.py", "errors.py", "notebook.py", "__main__.py", "__init__.py",
                  "distributed.py"}
 

@@ -230,3 +230,26 @@ def test_train_with_dropout_and_regularizers_runs_and_caches(tmp_path, monkeypat
     assert t2.from_cache
     for a, b in zip(t.model.parameters(), t2.model.parameters()):
         assert torch.equal(a, b)
+
+
+def test_variance_term_on_the_original_scale():
+    """The original's term (first-order Var Δ averaged over the batch and the output units) is ours · p / n_L,
+    so one penalty weight is λ_original = λ_ours · n_L / p (issue 17: ×1000 for 10 outputs at p = 0.01)."""
+    net = _net()
+    x = torch.randn(7, 6, dtype=torch.float64)
+    p = 0.01
+    b3 = theory.first_order(net, x, p, var_factor="p")
+    orig = R.variance_penalty_original(net, x, p)
+    assert orig.item() == pytest.approx(float(b3.var.mean()), rel=1e-9)
+    ours = R.variance_penalty(net, x).item()
+    assert ours / orig.item() == pytest.approx(3 / p, rel=1e-9)  # n_L = 3 outputs
+    assert R.lambda_on_original_scale(1e-9, 10, 0.01) == pytest.approx(1e-6)
+
+
+def test_balance_penalty_squared_is_the_originals():
+    net = _net()
+    with torch.no_grad():
+        net.fc1.weight.fill_(0.5)
+        net.fc2.weight.fill_(-0.2)
+        net.fc1.weight[0].mul_(4)
+    assert R.balance_penalty(net, squared=True).item() == pytest.approx(16.0 + 1.0)

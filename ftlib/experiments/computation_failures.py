@@ -310,14 +310,26 @@ def hyperparameter_verdicts(comp: pd.DataFrame) -> list[dict]:
                     "ours": f"increase {a.increase:.4f} (clipped ReLU) vs {b.increase:.4f} (tanh)", "holds": holds})
     a, b = get("pooling (CNN)", "max"), get("pooling (CNN)", "none")
     out.append({"claim": "CNN: no pooling slightly more robust than max pooling", "paper": "slight improvement",
-                "ours": f"increase {b.increase:.4f} (none) vs {a.increase:.4f} (max)", "holds": bool(b.increase < a.increase)})
+                "ours": f"increase {b.increase:.4f} (none) vs {a.increase:.4f} (max)", "holds": bool(b.increase < a.increase),
+                "key": "CF-H:pooling", "p_value": _p_smaller(b, a)})
     for net in ("MLP", "CNN"):
         a, b = get(f"placement ({net})", "before activation"), get(f"placement ({net})", "after activation")
         out.append({"claim": f"{net}: deviations before the activation are less harmful than after",
                     "paper": "more robust before",
                     "ours": f"increase {a.increase:.4f} (before) vs {b.increase:.4f} (after)",
-                    "holds": bool(a.increase < b.increase)})
+                    "holds": bool(a.increase < b.increase), "key": f"CF-H:placement_{net}", "p_value": _p_smaller(a, b)})
     return out
+
+
+def _p_smaller(a, b) -> float:
+    """One-sided p-value of "``a``'s error increase is smaller than ``b``'s" from the two means and their 95 %
+    interval half-widths (independent fault draws, normal approximation: se = half-width / 1.96)."""
+    from scipy import stats
+
+    se = float(np.hypot(a.ci_halfwidth, b.ci_halfwidth)) / 1.96
+    if not se > 0:
+        return 0.0 if a.increase < b.increase else 1.0
+    return float(stats.norm.cdf((a.increase - b.increase) / se))
 
 
 # ----------------------------------------------------------------------------- Figures 1-2 claims
@@ -330,17 +342,25 @@ def spearman(a, b) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+def _fisher_z(rho: float, n: int) -> tuple[float, float]:
+    """Fisher's z = atanh(ρ) of a Spearman correlation over ``n`` pairs and its standard error √(1.06/(n − 3))
+    (Fieller, Hartley & Pearson 1957; NaN when n ≤ 3 or ρ is NaN; ρ = ±1 is clipped to ±0.9999)."""
+    if n <= 3 or rho != rho:
+        return float("nan"), float("nan")
+    return float(np.arctanh(np.clip(rho, -0.9999, 0.9999))), float(np.sqrt(1.06 / (n - 3)))
+
+
 def depth_effect(summary: pd.DataFrame) -> dict:
     """At the largest p: per-L mean error of the selected models, and ρ = Spearman(L, error) over the models."""
     pmax = summary["rate"].max()
     at = summary[np.isclose(summary["rate"], pmax)]
     per_l = at.groupby("L")["mean"].mean()
-    return {"p": float(pmax), "rho": spearman(at["L"], at["mean"]), "per_L": per_l.to_dict(),
+    return {"p": float(pmax), "rho": spearman(at["L"], at["mean"]), "n": int(len(at)), "per_L": per_l.to_dict(),
             "best_L_p0": int(summary[np.isclose(summary["rate"], 0)].sort_values("mean").iloc[0]["L"]),
             "best_L_p": int(at.sort_values("mean").iloc[0]["L"])}
 
 
-NO_CLEAR_EFFECT = 0.7
+NO_CLEAR_EFFECT = 0.7  # the former rule (|ρ| < 0.7, passed by noise); now ftlib.claims "CF-F1:no_depth_effect"
 """|ρ| below this counts as "no clear effect of L" (CF-F1); ρ < 0 with the deepest L best on average is "more layers more robust" (CF-F2)."""
 
 
@@ -472,32 +492,44 @@ def figure_targets(s: Settings, id_: str, table: pd.DataFrame) -> list[float]:
 
 
 def compare_depth(report, id_: str, summary: pd.DataFrame, kind: str) -> dict:
-    """CF-F1 (``kind="mlp"``) or CF-F2 (``"cnn"``): the effect of L on the error at the largest p."""
+    """CF-F1 (``kind="mlp"``) or CF-F2 (``"cnn"``): the effect of L on the error at the largest p, decided by
+    the declared claims ``CF-F1:no_depth_effect`` (TOST on Fisher's z) and ``CF-F2:deeper_more_robust``."""
+    from scipy import stats
+
     from ..reference import get
 
     eff = depth_effect(summary)
     per_l = ", ".join(f"L={L}: {v:.4f}" for L, v in sorted(eff["per_L"].items()))
     ours = f"ρ(L, error at p={eff['p']:g}) = {eff['rho']:+.2f}; mean error {per_l}"
     if kind == "mlp":
-        holds = bool(not abs(eff["rho"]) >= NO_CLEAR_EFFECT)
-        report.qualitative(id_, "MLP: no clear effect of the number of layers on robustness",
-                           get(id_).values["claim"], ours, holds, note=f"'no clear effect' means |ρ| < {NO_CLEAR_EFFECT}")
+        z, se = _fisher_z(eff["rho"], eff["n"])
+        report.check("CF-F1:no_depth_effect", get(id_).values["claim"], ours, estimate=z, se=se,
+                     summary=f"Fisher z of ρ over {eff['n']} models")
         report.qualitative(id_, "MLP: 2-layer models minimize the deviation-free error",
                            f"best L at p=0: {get(id_).values['best_L_p0']}",
                            f"best L at p=0: {eff['best_L_p0']}, at p={eff['p']:g}: {eff['best_L_p']}",
-                           eff["best_L_p0"] == get(id_).values["best_L_p0"])
+                           eff["best_L_p0"] == get(id_).values["best_L_p0"], headline=False,
+                           rule="detail: the best model's L (point estimate)")
     else:
         per = eff["per_L"]
-        holds = bool(eff["rho"] < 0 and per[max(per)] < per[min(per)])
-        report.qualitative(id_, "CNN: more layers usually more robust", get(id_).values["claim"], ours, holds,
-                           note="holds if ρ < 0 and the deepest L beats the shallowest on average")
+        z, se = _fisher_z(eff["rho"], eff["n"])
+        report.check("CF-F2:deeper_more_robust", get(id_).values["claim"], ours, claim="CNN: more layers usually more robust",
+                     p_value=float(stats.norm.cdf(z / se)) if se > 0 and np.isfinite(z) else float("nan"),
+                     summary=f"ρ = {eff['rho']:+.2f} over {eff['n']} models (Fisher z)")
+        report.qualitative(id_, "CNN: the deepest L beats the shallowest on average", "yes", ours,
+                           bool(per[max(per)] < per[min(per)]), headline=False, rule="detail: point estimates")
     return eff
 
 
 def compare_hyperparameters(report, comp: pd.DataFrame) -> None:
     """CF-H: one qualitative row per claim of :func:`hyperparameter_verdicts`."""
     for v in hyperparameter_verdicts(comp):
-        report.qualitative("CF-H", v["claim"], v["paper"], v["ours"], v["holds"])
+        if "key" in v:
+            report.check(v["key"], v["paper"], v["ours"], claim=v["claim"], p_value=v["p_value"],
+                         summary="error increase at the largest p, the two fault-draw intervals")
+        else:
+            report.qualitative("CF-H", v["claim"], v["paper"], v["ours"], v["holds"], headline=True,
+                               rule="undeclared: increases within a factor 2 or within the two CI half-widths")
 
 
 def headline(needed: pd.DataFrame, target: float, rate: float) -> dict:
@@ -525,7 +557,7 @@ def compare_fault_tolerance(report, s: Settings, needed: dict[str, pd.DataFrame]
             if mode == s.target_mode:
                 report.numeric(id_, f"parameter increase (%) for error target {target:g} at p = {ref['p']:g} "
                                f"({mode} target)", ref[key], h["overhead_pct"],
-                               tolerance=max(25.0, 0.25 * ref[key]),
+                               tolerance=max(25.0, 0.25 * ref[key]), headline=False,
                                note="NaN: no model of our family meets the target at p = 0 or at p" if
                                not np.isfinite(h["overhead_pct"]) else f"{h['model_p0']} → {h['model_p']}")
     # qualitative claims
@@ -555,7 +587,8 @@ def compare_fault_tolerance(report, s: Settings, needed: dict[str, pd.DataFrame]
                        f"+{get('CF-F5').values['extra_params_pct_target_0.023_p_1e-3']:g}% (CNN) vs "
                        f"+{get('CF-F3').values['extra_params_pct_target_0.024_p_1e-3']:g}% (MLP)",
                        f"{cnn:+.1f}% (CNN) vs {mlp:+.1f}% (MLP)",
-                       bool(np.isfinite(cnn) and cnn < mlp_v))
+                       bool(np.isfinite(cnn) and cnn < mlp_v), headline=True,
+                       rule="undeclared: the CNN's parameter increase below the MLP's (point estimates)")
     return hl
 
 

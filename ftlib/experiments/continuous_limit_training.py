@@ -155,6 +155,21 @@ def rank_table(df: pd.DataFrame, p_max: float = 0.03) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("quantity")
 
 
+def rank_groups(df: pd.DataFrame, name: str, split: str = "test", p_max: float = 0.03) -> list[tuple]:
+    """For :func:`ftlib.claims.p_rank`: per repetition, ``(p_train, oriented quantity)`` of the networks with
+    p_train ≤ ``p_max`` (oriented as in :func:`rank_table`: a rank loss of 0 means "larger p_train ↔ more
+    robust"); ``split`` is ``train`` or ``test`` (ignored for the T1/P2 bounds)."""
+    col, larger_better = T2_QUANTITIES[name]
+    c = col if name.startswith(("T1", "P2")) else f"{col}_{split}"
+    d = df[df.p_train <= p_max + 1e-12]
+    out = []
+    for _, g in d.groupby("rep"):
+        g = g.sort_values("p_train")
+        v = g[c].to_numpy() if larger_better else -g[c].to_numpy()
+        out.append((g.p_train.to_numpy(), v))
+    return out
+
+
 def plot_dropout(df: pd.DataFrame):
     """Supplement Fig 9: accuracy (correct/crashing, train/test) and Var Δ (b3, b4) against p_train."""
     import matplotlib.pyplot as plt
@@ -201,6 +216,17 @@ def variance_regularizer(s: Settings, store: Store | None = None) -> pd.DataFram
                 rows.append({"method": "dropout", "strength": float(pt), "rep": rep,
                              **evaluate_network(t.model, s, data, seed=s.seed + 31 * rep)})
     return pd.DataFrame(rows)
+
+
+def resilience_difference(df: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """CL-REG's "similar resilience": per repetition (same seed), the crashing test accuracy (%) of the Var Δ
+    regularizer's best setting minus that of dropout's best setting, each setting chosen by its mean over the
+    repetitions (best of each family, so the choice favours neither); shape ``(reps,)``, and a description."""
+    m = df.groupby(["method", "strength"])["crash_acc_test"].mean()
+    lam, pt = m.loc["Var Δ regularizer"].idxmax(), m.loc["dropout"].idxmax()
+    a = df[(df.method == "Var Δ regularizer") & (df.strength == lam)].set_index("rep")["crash_acc_test"]
+    b = df[(df.method == "dropout") & (df.strength == pt)].set_index("rep")["crash_acc_test"]
+    return (a - b.loc[a.index]).to_numpy(), f"Var Δ regularizer λ = {lam:g} vs dropout p = {pt:g}"
 
 
 def plot_regularizer(df: pd.DataFrame):

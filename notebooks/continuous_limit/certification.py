@@ -44,8 +44,12 @@
 # R3 < 100 asks for neighbouring neurons with nearly equal incoming weights (a random 784×200 layer
 # has R3 of several thousand). With 50 steps per network (an earlier quick profile: 10,000 images,
 # 5 epochs) R3 stalled near 2,300 and no certificate was reached; the number of steps, not the
-# loop, was the limit. The regularizers are on the original's scale: the data loss is Keras' MSE
-# (mean over the 10 outputs) and the smoothing term is the original's (see `ftlib.regularizers`).
+# loop, was the limit. The data loss is Keras' MSE (mean over the 10 outputs) and the smoothing
+# term is the original's (see `ftlib.regularizers`), but **λ and μ are not on the original's scale**:
+# our Var Δ term is Var Δ / p summed over the output units, the original's is Var Δ averaged over
+# them, so the same penalty is λ_original = λ_ours · n_L / p (× 1000 here,
+# `ftlib.regularizers.lambda_on_original_scale`); our balance term is max/min of the incoming weight
+# mass, the original's its square, so μ values are not comparable. The verdict shows λ on both scales.
 
 # %% tags=["parameters"]
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
@@ -131,32 +135,39 @@ report.figure(fig, "errors", "Distribution of the loss change Δ of one copy of 
 
 # %% [markdown]
 # ## Verdict
-# Algorithm 1's outputs against the paper's: R within ±1, n₁ within ±200 (one or two steps),
-# λ, μ and each ψ within one factor of 10 (one raise). The certificate check: the measured
-# frequency of loss increase ≥ ε of the median of R copies is ≤ δ, judged at the check's
-# resolution (stated in the row).
+# The headline claim: Algorithm 1 returns a certificate and the measured frequency of loss
+# increase ≥ ε of the median of R copies is ≤ δ, judged at the check's resolution (stated in the
+# row). Detail rows (shown, not counted): n₁ within ±200 (one or two steps), λ (converted to the
+# original's scale) and each ψ within one factor of 10 (one raise); μ is shown only (its term is
+# not the original's). R = ⌈2 ln(1/δ)/ln 3⌉ depends on δ alone: a unit test
+# (`tests/test_certify.py`), not a row.
 
 # %%
 import math
 
 ref = paper_ref("CL-ALG").values
 if cert.feasible:
-    report.numeric("CL-ALG", "R (median copies)", ref["R"], cert.R, 1.0)
-    report.numeric("CL-ALG", "n₁", ref["n1"], cert.n1, 200.0)
-    for name, ours in (("lambda", cert.lam), ("mu", cert.mu)):
-        ok = ours > 0 and abs(math.log10(ours) - math.log10(ref[name])) <= 1.0
-        report.qualitative("CL-ALG", f"{'λ' if name == 'lambda' else 'μ'} (within a factor 10)", f"{ref[name]:g}",
-                           f"{ours:g}", ok)
+    from ftlib.regularizers import lambda_on_original_scale
+
+    report.numeric("CL-ALG", "n₁", ref["n1"], cert.n1, 200.0, headline=False)
+    lam_orig = lambda_on_original_scale(cert.lam, 10, cfg.p)
+    ok = lam_orig > 0 and abs(math.log10(lam_orig) - math.log10(ref["lambda"])) <= 1.0
+    report.qualitative("CL-ALG", "λ on the original's scale (within a factor 10)", f"{ref['lambda']:g}",
+                       f"{lam_orig:g} (ours {cert.lam:g} × n_L/p = × {10 / cfg.p:g})", ok, headline=False,
+                       rule="detail: |log10 λ_original − log10 λ_paper| ≤ 1 (one raise)")
+    report.qualitative("CL-ALG", "μ (shown; our balance term is not the original's squared one)", f"{ref['mu']:g}",
+                       f"{cert.mu:g}", False, headline=False, rule="detail: not comparable (different term)")
     ok = all(o > 0 and abs(math.log10(o) - math.log10(r)) <= 1.0 for o, r in zip(cert.psi, ref["psi"]))
     report.qualitative("CL-ALG", "ψ (each within a factor 10)", str(ref["psi"]), str(tuple(f"{v:g}" for v in cert.psi)),
-                       ok)
+                       ok, headline=False, rule="detail: each |log10 ψ − log10 ψ_paper| ≤ 1")
     res = 3.0 / check["n"]
     report.qualitative("CL-ALG", "certificate: frequency of loss increase ≥ ε with R median copies ≤ δ",
                        f"≤ {cfg.delta:g}",
                        f"{check['failures']} of {check['n']} = {check['frequency']:.3g} (95 % upper bound "
                        f"{check['upper95']:.2g}; resolution ≈ 3/n = {res:.1g}; one copy: "
                        f"{check['single_frequency']:.3g} ≤ Chebyshev δ = {cert.delta:.3g})",
-                       bool(check["frequency"] <= cfg.delta and check["single_frequency"] <= cert.delta),
+                       bool(check["frequency"] <= cfg.delta and check["single_frequency"] <= cert.delta), headline=True,
+                       rule="undeclared: measured frequency ≤ δ at the check's resolution",
                        note=("" if res <= cfg.delta else f"resolution {res:.1g} is coarser than δ: only "
                              "'no failure seen' is tested; ") +
                        f"the certified network's accuracy on the certificate images: "
@@ -168,7 +179,7 @@ else:
            f"R3 went {trace.R3.iloc[0]:.4g} → {trace.R3.min():.4g} (C = {cfg.max_changes:g}) with "
            f"{steps} Adam steps per network (the paper: 1,800)") if trace.stage.eq("continuity").all() else \
         f"no certificate after {cert.iterations} iterations: {last.decision}"
-    report.qualitative("CL-ALG", "Algorithm 1 returns a certificate", "R = 20, n₁ = 500", why, False,
+    report.qualitative("CL-ALG", "Algorithm 1 returns a certificate", "R = 20, n₁ = 500", why, False, headline=True,
                        note="the continuity criterion was never met within the iteration limit" if
                        trace.stage.eq("continuity").all() else "")
 report.table()

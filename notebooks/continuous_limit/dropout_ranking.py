@@ -95,29 +95,38 @@ table.round(1)
 
 # %% [markdown]
 # ## Verdict
-# Each rank loss against the paper's, with a tolerance of 15 percentage points (with 3
-# repetitions of 10 pairs the standard error alone is ≈ 5-10 points; the paper's own
-# numbers come from 10 repetitions). The ordering claim is checked on our numbers:
-# T1 Var Δ within 10 points of the crashing experiment's MAE (test) and below each of
-# P2 E Δ, P2 Var Δ and T1 E Δ.
+# The headline claims (declared in `ftlib.claims`): T1 Var Δ, and the crashing experiment's MAE,
+# order the networks by their training dropout better than chance — a permutation test of the
+# mean rank loss against random orderings (a random order gives 50 %), at α = 0.05. With 3
+# repetitions of 5 networks the test detects a rank loss of about 21 % or less (80 % power).
+# The paper's rank losses, and the comparisons between quantities, are shown as detail rows
+# (point estimates; with 3 repetitions of 10 pairs the standard error alone is ≈ 5-10 points);
+# they do not decide the id's verdict.
 
 # %%
 for q, k in keys.items():
     v = ref[k]
     if isinstance(v, tuple):
-        report.numeric("CL-T2", f"rank loss, {q}, train (%)", v[0], table.loc[q, "train_rank_loss"], 15.0)
-        report.numeric("CL-T2", f"rank loss, {q}, test (%)", v[1], table.loc[q, "test_rank_loss"], 15.0)
+        report.numeric("CL-T2", f"rank loss, {q}, train (%)", v[0], table.loc[q, "train_rank_loss"], 15.0,
+                       headline=False)
+        report.numeric("CL-T2", f"rank loss, {q}, test (%)", v[1], table.loc[q, "test_rank_loss"], 15.0,
+                       headline=False)
     else:
-        report.numeric("CL-T2", f"rank loss, {q} (%)", v, table.loc[q, "test_rank_loss"], 15.0)
+        report.numeric("CL-T2", f"rank loss, {q} (%)", v, table.loc[q, "test_rank_loss"], 15.0, headline=False)
+for key, q in (("CL-T2:t1_var", "T1 Var Δ"), ("CL-T2:crashing_mae", "Crashing, MAE")):
+    v = ref[keys[q]]
+    report.check(key, v[1] if isinstance(v, tuple) else v, float(table.loc[q, "test_rank_loss"]),
+                 groups=clt.rank_groups(runs, q, "test", 0.03))
 t1v = table.loc["T1 Var Δ", "test_rank_loss"]
 others = {q: table.loc[q, "test_rank_loss"] for q in ("P2 E Δ", "P2 Var Δ", "T1 E Δ")}
 crash = table.loc["Crashing, MAE", "test_rank_loss"]
 report.qualitative("CL-T2", "T1 Var Δ orders the networks almost as well as the crashing experiment",
-                   "3.6 % vs 5.6 %", f"{t1v:.1f} % vs {crash:.1f} %", bool(t1v <= crash + 10.0))
+                   "3.6 % vs 5.6 %", f"{t1v:.1f} % vs {crash:.1f} %", bool(t1v <= crash + 10.0), headline=False,
+                   rule="detail: point estimates within 10 points")
 report.qualitative("CL-T2", "T1 Var Δ orders better than the weight-norm style quantities (P2 E Δ, P2 Var Δ, T1 E Δ)",
                    "3.6 % < 24.8 %, 31.7 %, 40.8 %",
                    f"{t1v:.1f} % vs " + ", ".join(f"{v:.1f} %" for v in others.values()),
-                   bool(all(t1v < v for v in others.values())))
+                   bool(all(t1v < v for v in others.values())), headline=False, rule="detail: point estimates")
 report.table()
 
 # %%

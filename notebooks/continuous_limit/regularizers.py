@@ -23,7 +23,9 @@
 #
 # **Quick profile**: 10,000 training images, 2 repetitions, 4 values of λ; `paper`: all
 # 60,000 images and 5 repetitions (the figure's error bars are over 5 repetitions).
-# The values of λ are ours (the paper does not print them).
+# The values of λ are ours (the paper does not print them). Our Var Δ term is Var Δ / p summed
+# over the output units; the original code's is Var Δ averaged over them, so one of our λ is
+# λ · n_L / p on the original's scale (`ftlib.regularizers.lambda_on_original_scale`).
 
 # %% tags=["parameters"]
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
@@ -73,9 +75,12 @@ report.figure(fig, "regularizer", "Test accuracy of the correct (green) and cras
 
 # %% [markdown]
 # ## Verdict
-# "Similar resilience" is read as: the best crashing test accuracy reached with the Var Δ
-# regularizer is within 1 percentage point of the best reached with dropout (or above it);
-# and, as the regularizer's purpose, Var Δ decreases from λ = 0 to the largest λ.
+# "Similar resilience" (declared in `ftlib.claims` as `CL-REG:similar`): an equivalence test
+# (TOST, α = 0.05) of the per-repetition difference in crashing test accuracy between the best
+# Var Δ setting and the best dropout setting, within ±2 percentage points (the precision to
+# which the paper's figure can be read). With the quick profile's 2 repetitions the test is
+# underpowered, and the rule says so. That Var Δ falls with λ is shown as a detail row: training
+# minimises that quantity, so it cannot fail.
 
 # %%
 m = reg.groupby(["method", "strength"]).mean(numeric_only=True)
@@ -83,12 +88,13 @@ best_var = float(m.loc["Var Δ regularizer"].crash_acc_test.max())
 best_drop = float(m.loc["dropout"].crash_acc_test.max())
 base = float(m.loc[("Var Δ regularizer", min(cfg.lambdas))].crash_acc_test)
 v = m.loc["Var Δ regularizer"].t1_var
-report.qualitative("CL-REG", "crashing accuracy with the Var Δ regularizer is similar to that with dropout",
-                   "similar resilience", f"best {best_var:.2f} % (Var Δ reg.) vs {best_drop:.2f} % (dropout); "
-                   f"unregularized {base:.2f} %", bool(best_var >= best_drop - 1.0))
+diff, which = clt.resilience_difference(reg)
+report.check("CL-REG:similar", "similar resilience", f"best {best_var:.2f} % (Var Δ reg.) vs {best_drop:.2f} % "
+             f"(dropout); unregularized {base:.2f} %", note=which, diff=diff)
 report.qualitative("CL-REG", "the regularizer lowers Var Δ", "Var Δ decreases with λ",
                    f"{v.iloc[0]:.3g} (λ = {v.index[0]:g}) → {v.iloc[-1]:.3g} (λ = {v.index[-1]:g})",
-                   bool(v.iloc[-1] < v.iloc[0]))
+                   bool(v.iloc[-1] < v.iloc[0]), headline=False,
+                   rule="detail: near-certain (training minimises the quantity measured)")
 report.table()
 
 # %%

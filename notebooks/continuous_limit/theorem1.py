@@ -105,32 +105,35 @@ report.figure(fig, "superposition", "Distribution of the relative error of predi
 # %% [markdown]
 # ## Verdict
 # The paper gives no number for Theorem 1's accuracy; its claim is that the
-# first moments are estimated "correctly" on small and larger networks. We
-# count it as reproduced if, on the widest network, b3's median relative error
-# of Var Δ is below 10 %, and if b4 is at least as good as b3. For the
-# superposition, "a few percent" is read as a median relative error ≤ 5 %, or
-# — since an exact superposition would still show Monte Carlo noise — at most
-# twice the median noise level.
+# first moments are estimated "correctly" on small and larger networks. The
+# declared rules (`ftlib.claims`): on the widest network, b3's median relative
+# error of Var Δ is shown within 10 % by an equivalence test (TOST, α = 0.05)
+# with the Monte Carlo noise as its standard error (`CL-T1:b3_var`); for the
+# superposition, "a few percent" is read as within 5 %, by the same test with
+# the median Monte Carlo noise (`CL-SUP:mean`, `CL-SUP:variance`). An exact
+# superposition still shows Monte Carlo noise, so a noisy run reads "not
+# reproduced" (not shown) rather than passing because the noise is large (the
+# former rule, ≤ max(5 %, 2 × noise), did). Whether b4 beats b3 and whether the
+# error shrinks with the width are detail rows (point estimates).
 
 # %%
 widest = t1.iloc[-1]
-report.qualitative("CL-T1", "b3 estimates Var Δ of a wide network (median relative error < 10 %)",
-                   "correct magnitude", f"{100 * widest.b3_var_relerr:.1f} % ({widest.widths}; MC noise "
-                   f"{100 * widest.mc_var_ci_rel:.1f} %)", bool(widest.b3_var_relerr < 0.10))
+report.check("CL-T1:b3_var", 0.0, float(widest.b3_var_relerr),
+             note=f"{widest.widths}; MC noise (95 % half-width) {100 * widest.mc_var_ci_rel:.1f} %",
+             estimate=float(widest.b3_var_relerr), se=float(widest.mc_var_ci_rel) / 1.96)
 report.qualitative("CL-T1", "b3's Var Δ error shrinks from the smallest to the widest network",
                    "T1 remainder O(r³), r = p + 1/n", f"{100 * t1.b3_var_relerr.iloc[0]:.1f} % → "
-                   f"{100 * widest.b3_var_relerr:.1f} %", bool(widest.b3_var_relerr < t1.b3_var_relerr.iloc[0]))
+                   f"{100 * widest.b3_var_relerr:.1f} %", bool(widest.b3_var_relerr < t1.b3_var_relerr.iloc[0]),
+                   headline=False, rule="detail: point estimates")
 report.qualitative("CL-T1", "b4 (exact single crashes) is at least as accurate as b3 for E Δ",
                    "b4 ≥ b3", "; ".join(f"{r.widths}: {100 * r.b4_mean_relerr:.1f} vs {100 * r.b3_mean_relerr:.1f} %"
                                         for r in t1.itertuples()),
-                   bool((t1.b4_mean_relerr <= t1.b3_mean_relerr * 1.05).all()))
-report.qualitative("CL-SUP", "superposition of the mean across layers: median relative error ≤ 5 % or at the noise floor",
-                   "few %", f"median {100 * sup.mean_relerr.median():.1f} % (MC noise {100 * sup.mc_mean_noise.median():.1f} %)",
-                   bool(sup.mean_relerr.median() <= max(0.05, 2 * sup.mc_mean_noise.median())))
-report.qualitative("CL-SUP", "superposition of the variance across layers: median relative error ≤ 5 % or at the noise floor",
-                   "few %, worse than the mean", f"median {100 * sup.var_relerr.median():.1f} % "
-                   f"(MC noise {100 * sup.mc_var_noise.median():.1f} %)",
-                   bool(sup.var_relerr.median() <= max(0.05, 2 * sup.mc_var_noise.median())))
+                   bool((t1.b4_mean_relerr <= t1.b3_mean_relerr * 1.05).all()), headline=False,
+                   rule="detail: point estimates without the Monte Carlo noise")
+for q, col, noise in (("mean", "mean_relerr", "mc_mean_noise"), ("variance", "var_relerr", "mc_var_noise")):
+    report.check(f"CL-SUP:{q}", 0.0, float(sup[col].median()),
+                 note=f"median over {len(sup)} layer pairs; MC noise (s.e.) {100 * sup[noise].median():.1f} %",
+                 estimate=float(sup[col].median()), se=float(sup[noise].median()))
 report.table()
 
 # %%

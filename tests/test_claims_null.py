@@ -1,0 +1,276 @@
+"""Every declared rule meets its null (issue 17): fed data with the claim false, at the quick profile's sample
+sizes, it says "reproduced" at most at its α (plus a binomial slack); fed data with the claim true, it passes
+most of the time. A rule that passes its null fails here."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from ftlib import claims
+from ftlib.claims import BEATS, MATCHES, NO_EFFECT, RANK, Claim, decide
+
+REPS = 600
+"""Simulated repetitions per rule and hypothesis (fixed seeds)."""
+
+
+def _slack(alpha: float, reps: int = REPS) -> float:
+    """α plus the 99.9 % binomial upper fluctuation of a rate α over ``reps`` repetitions."""
+    return alpha + stats.norm.ppf(0.999) * math.sqrt(alpha * (1 - alpha) / reps)
+
+
+def _n(c: Claim, scale: int = 1) -> int:
+    return scale * (int(c.n) if c.n is not None else 5)
+
+
+def _rate(c: Claim, hypothesis: str, seed: int, scale: int = 1) -> float:
+    """The fraction of ``REPS`` simulated data sets under ``hypothesis`` ("null" or "alt") for which claim ``c``
+    says reproduced. Noise: σ = ``c.sigma`` (1 when undeclared: the tests are scale invariant)."""
+    rng = np.random.default_rng(seed)
+    # undeclared noise: the null rates do not depend on it (the tests are scale invariant); for the
+    # alternative, a noise of a quarter of the margin shows that the rule can pass (its text states no power)
+    sigma = c.sigma or (c.tolerance / 4 if c.tolerance else 1.0)
+    if c.test == BEATS:
+        n = _n(c)
+        # null: identical models (difference 0); alternative: twice the smallest detectable effect
+        shift = 0.0 if hypothesis == "null" else 2 * claims.min_effect_beats(n, c.alpha) * sigma
+        d = rng.normal(shift, sigma, (REPS, n))
+        return float((claims.p_beats(d) < c.alpha).mean())
+    if c.test == NO_EFFECT:
+        n = _n(c, scale)
+        # null: an effect of the margin's size; alternative: no effect
+        shift = c.tolerance if hypothesis == "null" else 0.0
+        d = rng.normal(shift, sigma, (REPS, n))
+        m, se = d.mean(1), d.std(1, ddof=1) / math.sqrt(n)
+        return float((claims.p_equivalent(m, se, 0.0, c.tolerance, n - 1) < c.alpha).mean())
+    if c.test == MATCHES:
+        n = _n(c)
+        paper = 10.0
+        # null: the paper's value shifted by the tolerance (the boundary; beyond it the rate is lower)
+        shift = c.tolerance if hypothesis == "null" else 0.0
+        if n <= 1:  # one estimate with a known standard error σ (e.g. a Monte Carlo error)
+            m = rng.normal(paper + shift, sigma, REPS)
+            return float((claims.p_equivalent(m, np.full(REPS, sigma), paper, c.tolerance) < c.alpha).mean())
+        v = rng.normal(paper + shift, sigma, (REPS, n))
+        m, se = v.mean(1), v.std(1, ddof=1) / math.sqrt(n)
+        return float((claims.p_equivalent(m, se, paper, c.tolerance, n - 1) < c.alpha).mean())
+    if c.test == RANK:
+        reps, cases = c.n
+        x = np.arange(cases, dtype=float)
+        hits = 0
+        for r in range(REPS // 3):  # the permutation test loops in Python: fewer repetitions
+            if hypothesis == "null":
+                groups = [(x, rng.permutation(cases).astype(float)) for _ in range(reps)]
+            else:  # a quantity that follows the order with noise of half the spacing
+                groups = [(x, x + rng.normal(0, 0.5, cases)) for _ in range(reps)]
+            _, p = claims.p_rank(groups, permutations=400, seed=r)
+            hits += p < c.alpha
+        return hits / (REPS // 3)
+    raise AssertionError(c.test)
+
+
+TESTED = [c for c in claims.CLAIMS.values() if c.test in (BEATS, NO_EFFECT, MATCHES, RANK)]
+
+
+@pytest.mark.parametrize("claim", TESTED, ids=[c.key for c in TESTED])
+def test_rule_rarely_passes_its_null(claim):
+    rate = _rate(claim, "null", seed=1)
+    reps = REPS // 3 if claim.test == RANK else REPS
+    assert rate <= _slack(claim.alpha, reps), f"{claim.key}: reproduced in {rate:.1%} of null data sets"
+
+
+@pytest.mark.parametrize("claim", TESTED, ids=[c.key for c in TESTED])
+def test_rule_passes_under_the_alternative(claim):
+    """Powered rules pass most of the time under the alternative at the quick sizes; a rule declared
+    underpowered (its text says so) must at least be able to pass with 4 × the sample."""
+    assert _rate(claim, "alt", seed=2, scale=1 if claim.powered else 4) >= 0.6, claim.key
+
+
+@pytest.mark.parametrize("test", [NO_EFFECT, MATCHES])
+def test_equivalence_kinds_meet_their_null(test):
+    """The equivalence kinds (declared for no claim of the quick book yet) at n = 5 and a margin of 2 σ."""
+    c = Claim("CL-REG:x", "x", "x", test, tolerance=2.0, tolerance_source="test", n=5)
+    assert _rate(c, "null", seed=3) <= _slack(c.alpha)
+    c = Claim("CL-REG:x", "x", "x", test, tolerance=3.0, tolerance_source="test", n=5)
+    assert _rate(c, "alt", seed=4) >= 0.6
+
+
+def test_decide_reasons_and_exact_quantities():
+    c = Claim("CL-ALG:x", "x", "x", MATCHES, tolerance=1.0, tolerance_source="printed precision")
+    assert decide(c, estimate=20.5, se=0.0, paper=20.0).passed
+    assert not decide(c, estimate=21.0, se=0.0, paper=20.0).passed
+    assert not decide(c, estimate=20.0, se=float("nan"), paper=20.0).passed  # unknown noise is not "exact"
+    assert not decide(c, estimate=[20.0, 20.1], se=[0.0, float("nan")], paper=20.0).passed
+    b = claims.get("AFT-F2c:regularized_beats")
+    d = decide(b, diff=[-1.0, -2.0, -1.5, -0.5, -1.2])
+    assert not d.passed and "p =" in d.reason
+    assert decide(b, diff=[[1.0, 1.2, 0.9, 1.1, 1.3], [0.1, -0.2, 0.0, 0.1, -0.1]]).passed is False  # IUT
+
+
+def test_claims_validate_their_declaration():
+    with pytest.raises(ValueError):
+        Claim("X:y", "x", "x", MATCHES, tolerance=1.0)  # no tolerance source
+    with pytest.raises(ValueError):
+        Claim("X:y", "x", "x", "maybe")
+    with pytest.raises(KeyError, match="not declared"):
+        claims.get("AFT-F2a:nothing")
+
+
+def test_every_claim_names_a_known_id():
+    from ftlib import reference
+
+    for c in claims.CLAIMS.values():
+        reference.get(c.id)
+        assert c.rule()
+
+
+def test_power_is_stated():
+    c = claims.get("AFT-F2a:regularized_beats")
+    assert "detects a mean difference of" in c.rule()
+    # one-sided paired t, n = 5, α = 0.05, 80 % power: δ/σ ≈ 1.36 (noncentral t)
+    assert claims.min_effect_beats(5) == pytest.approx(1.36, abs=0.02)
+
+
+def test_an_ids_verdict_follows_its_headlines():
+    from ftlib import report as R
+
+    rows = [{"verdict": R.NOT_REPRODUCED, "headline": True, "claim": "a"},
+            {"verdict": R.REPRODUCED, "headline": False, "claim": "b"}]
+    assert R.combined_verdict(rows) == R.NOT_REPRODUCED  # an incidental match does not make it partly
+    rows[0]["verdict"] = R.REPRODUCED
+    rows.append({"verdict": R.NOT_RUNNABLE, "headline": True, "claim": "CIFAR-10 rows"})
+    assert R.combined_verdict(rows) == R.PARTLY  # a headline that did not run
+    assert "CIFAR-10 rows" in R.explain(rows)
+    assert R.combined_verdict([R.IMPLEMENTED]) == R.IMPLEMENTED
+    assert R.combined_verdict([R.IMPLEMENTED, R.REPRODUCED], [True, True]) == R.REPRODUCED
+    assert R.combined_verdict([R.IMPLEMENTED, R.NOT_RUNNABLE]) == R.NOT_RUNNABLE
+    assert R.combined_verdict([R.CLOSE]) == R.NOT_REPRODUCED  # old records
+    assert R.combined_verdict([R.REPRODUCED, R.NOT_RUNNABLE]) == R.PARTLY  # undeclared: all rows count
+    assert R.numeric_verdict(20, 21.5, 1.0) == R.NOT_REPRODUCED  # no "close"
+
+
+def test_reproducibility_summary_is_generated_from_the_records():
+    from pathlib import Path
+
+    from ftlib import report as R
+    from ftlib import scoreboard
+
+    rec = {"section": "adversarial_ft/faults", "title": "Figure 7", "paper": "adversarial_ft", "profile": "quick",
+           "ids": ["AFT-F7b"], "settings": {"fault_draws": 5}, "from_profile": ["fault_draws"], "wall_time_s": 123.0,
+           "created": "2026-01-01T00:00:00",
+           "comparisons": [{"id": "AFT-F7b", "claim": "proposed has the smallest drop", "paper": "12.58", "ours": "x",
+                            "gap": None, "verdict": R.NOT_REPRODUCED, "note": "", "reason": "one-sided paired p = 0.7",
+                            "headline": True, "status": "tested"},
+                           {"id": "AFT-F7b", "claim": "lasso drop", "paper": 30.44, "ours": 30.0, "gap": -0.44,
+                            "verdict": R.REPRODUCED, "note": "", "headline": False}]}
+    table = scoreboard.rows([rec])
+    row = next(r for r in table if r["id"] == "AFT-F7b")
+    assert row["verdict"] == R.NOT_REPRODUCED  # the detail row that matches does not make it partly
+    page = scoreboard.render_reproducibility(table, [rec], "adversarial_ft")
+    for part in ("Scope", "What reproduced", "What did not, and why", "Deviations from the paper", "What was easy",
+                 "What was hard"):
+        assert part in page
+    assert "p = 0.7" in page and "`fault_draws=5`" in page and "123 s" in page
+    chapter = (Path(__file__).resolve().parent.parent / "book" / "adversarial_ft.md").read_text()
+    assert "_generated/reproducibility_adversarial_ft.md" in chapter
+
+
+def _spearman_samples(rho_true: float, n: int, reps: int, seed: int) -> np.ndarray:
+    """Spearman ρ of ``reps`` samples of ``n`` bivariate normal pairs with correlation ``rho_true``."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(reps, n))
+    y = rho_true * x + math.sqrt(1 - rho_true ** 2) * rng.normal(size=(reps, n))
+    rx, ry = stats.rankdata(x, axis=1), stats.rankdata(y, axis=1)
+    rx -= rx.mean(1, keepdims=True)
+    ry -= ry.mean(1, keepdims=True)
+    return (rx * ry).sum(1) / np.sqrt((rx ** 2).sum(1) * (ry ** 2).sum(1))
+
+
+def test_cf_depth_rules_meet_their_nulls():
+    """CF-F1 (TOST on Fisher's z) under a correlation of the margin's size, and CF-F2 (one-sided Fisher z)
+    under no correlation, at the quick profile's 10 models (5 depths × top 2)."""
+    from ftlib.experiments.computation_failures import _fisher_z
+
+    c1, c2 = claims.get("CF-F1:no_depth_effect"), claims.get("CF-F2:deeper_more_robust")
+    n = c1.n
+    for rho_null in (0.5, -0.5):
+        zs = [_fisher_z(r, n) for r in _spearman_samples(rho_null, n, REPS, seed=5)]
+        rate = np.mean([decide(c1, estimate=z, se=se).passed for z, se in zs])
+        assert rate <= _slack(c1.alpha), rate
+    zs = [_fisher_z(r, n) for r in _spearman_samples(0.0, n, REPS, seed=6)]
+    rate = np.mean([decide(c2, p_value=stats.norm.cdf(z / se)).passed for z, se in zs])
+    assert rate <= _slack(c2.alpha), rate
+    zs = [_fisher_z(r, n) for r in _spearman_samples(-0.8, n, REPS, seed=7)]  # alternative: deeper is better
+    assert np.mean([decide(c2, p_value=stats.norm.cdf(z / se)).passed for z, se in zs]) >= 0.6
+    # CF-F1 has no power at 10 models: the margin ±0.5 cannot be confirmed (the book says so in the rule)
+    zs = [_fisher_z(r, n) for r in _spearman_samples(0.0, n, REPS, seed=8)]
+    assert np.mean([decide(c1, estimate=z, se=se).passed for z, se in zs]) <= _slack(c1.alpha)
+
+
+def test_cf_h_interval_rule_meets_its_null():
+    """CF-H's p-value from two fault-draw means and their 95 % t half-widths (5 draws each in quick) under
+    identical models, and under an increase halved."""
+    import pandas as pd
+
+    from ftlib.experiments.computation_failures import _p_smaller
+    from ftlib.faults.stats import mean_ci
+
+    c = claims.get("CF-H:pooling")
+    rng = np.random.default_rng(9)
+
+    def rate(shift):
+        hits = 0
+        for _ in range(REPS):
+            a, b = (mean_ci(rng.normal(m, 1.0, 5)) for m in (1.0 - shift, 1.0))
+            ra = pd.Series({"increase": a["mean"], "ci_halfwidth": a["ci_halfwidth"]})
+            rb = pd.Series({"increase": b["mean"], "ci_halfwidth": b["ci_halfwidth"]})
+            hits += decide(c, p_value=_p_smaller(ra, rb)).passed
+        return hits / REPS
+
+    assert rate(0.0) <= _slack(c.alpha)
+    assert rate(2.5) >= 0.6
+
+
+def test_aft_t1_binomial_rule_meets_its_null():
+    """AFT-T1's trend rules: two accuracies measured on 5,000 test images (quick) with the same true value
+    (null) pass at most at α; a true 2-point fall passes most of the time."""
+    from ftlib.experiments.adversarial_ft import _binomial_se, _p_positive
+
+    c = claims.get("AFT-T1:accuracy_falls")
+    rng = np.random.default_rng(10)
+    n = 5000
+
+    def rate(a_lo, a_hi):
+        lo, hi = 100 * rng.binomial(n, a_lo, REPS) / n, 100 * rng.binomial(n, a_hi, REPS) / n
+        return np.mean([decide(c, p_value=_p_positive(x - y, math.hypot(_binomial_se(x, n), _binomial_se(y, n)))).passed
+                        for x, y in zip(lo, hi)])
+
+    assert rate(0.88, 0.88) <= _slack(c.alpha)
+    assert rate(0.88, 0.86) >= 0.6
+
+
+def test_aft_t2_noninferiority_rule_meets_its_null():
+    """AFT-T2's "keeps the test accuracy": the proposed model exactly 1 pp (the margin) below one baseline and
+    far above the others (null, the worst case of the intersection-union test) passes at most at α; equal to
+    the best baseline, it passes most of the time (5,000 test images, quick)."""
+    from ftlib.experiments.adversarial_ft import NONINFERIORITY_PP, _binomial_se, _p_positive
+
+    c = claims.get("AFT-T2:keeps_accuracy")
+    rng = np.random.default_rng(11)
+    n = 5000
+
+    def rate(prop_true, best_true):
+        hits = 0
+        for _ in range(REPS):
+            prop = 100 * rng.binomial(n, prop_true) / n
+            bases = [100 * rng.binomial(n, b) / n for b in (best_true, 0.80, 0.75)]
+            p = max(_p_positive(prop - b + NONINFERIORITY_PP, math.hypot(_binomial_se(prop, n), _binomial_se(b, n)))
+                    for b in bases)
+            hits += decide(c, p_value=p).passed
+        return hits / REPS
+
+    assert rate(0.87, 0.88) <= _slack(c.alpha)
+    assert rate(0.90, 0.88) >= 0.6
