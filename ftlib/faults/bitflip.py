@@ -29,7 +29,9 @@ corruption) and activations (``target="activations"``, a layer's output):
   zero point(s); **fake-quantized** QAT layers (``torch.ao.nn.qat``, with a
   ``weight_fake_quant``) are flipped in the integer domain of their (calibrated)
   fake quantiser and written back dequantised, which the fake quantiser then
-  reproduces exactly.
+  reproduces exactly (freeze its observers first,
+  ``model.apply(torch.ao.quantization.disable_observer)``: an observer that
+  keeps running re-fits its scale to the faulty weights).
 
 Bit numbering: 0 is the least significant bit. float32: bit 31 sign, 30–23
 exponent, 22–0 mantissa; float16: 15 sign, 14–10 exponent, 9–0 mantissa;
