@@ -77,6 +77,17 @@ def _tensor_hash(tensors) -> str:
     return h.hexdigest()
 
 
+def _weights_hash(model: nn.Module, session) -> str:
+    """SHA-256 of every parameter and every faulted tensor (e.g. a quantized layer's codes) of ``model``, clean."""
+    seen: set[int] = set()
+    tensors = []
+    for t in [p for _, p in model.named_parameters()] + session.tensors:
+        if id(t) not in seen:
+            seen.add(id(t))
+            tensors.append(t)
+    return _tensor_hash(tensors)
+
+
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
     t = t.detach().cpu()
     if t.dtype == torch.bfloat16:
@@ -92,8 +103,8 @@ class Campaign:
     rebuild it (:meth:`fault_model`); ``rates``; ``draws``: draws per rate;
     ``seed``: the seed the sites were drawn with (None if unknown);
     ``fingerprint``: see :func:`fingerprint` plus ``"faulted"``
-    (``{"layer.tensor": shape}``) and ``"sha256"`` of the clean faulted
-    tensors; ``sites[(rate_index, draw)]``: ``{layer: {tensor: Hit}}``
+    (``{"layer.tensor": shape}``) and ``"sha256"`` of the clean parameters
+    and faulted tensors (:meth:`same_weights`); ``sites[(rate_index, draw)]``: ``{layer: {tensor: Hit}}``
     (parameter faults) or ``{layer: (mask, values)}`` (activation faults).
     """
 
@@ -115,7 +126,7 @@ class Campaign:
                                  "has no fixed sites to save; use permanent=True, or replay it by its seed")
         fp = fingerprint(model)
         fp["faulted"] = {f"{layer}.{a}": list(t.shape) for layer, _, ts in session.entries for a, t in ts.items()}
-        fp["sha256"] = _tensor_hash(session.tensors) if session.entries else None
+        fp["sha256"] = _weights_hash(model, session)
         args = {k: _encode_arg(v) for k, v in fault._args().items()}
         return cls(fault=repr(fault), fault_class=type(fault).__name__, fault_args=args,
                    rates=[float(r) for r in rates], draws=[0] * len(rates), seed=seed, fingerprint=fp,
@@ -209,7 +220,7 @@ class Campaign:
         from .apply import FaultSession
 
         with FaultSession(model, self.fault_model()) as session:
-            return _tensor_hash(session.tensors) == self.fingerprint.get("sha256")
+            return _weights_hash(model, session) == self.fingerprint.get("sha256")
 
     # -- files -------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
