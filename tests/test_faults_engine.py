@@ -21,6 +21,7 @@ from ftlib.faults import (
     BitFlip,
     Campaign,
     ConditionallyUniform,
+    FaultSession,
     StuckAtZero,
     draws_for_margin,
     inject,
@@ -161,6 +162,14 @@ def test_int8_per_channel_uses_one_scale_per_output_channel_and_flips_the_codes(
         hit = inj.hits["0"]["weight"]
         assert hit.count > 0
         assert torch.equal(observed_xor(q, qf, 8), expected_xor(hit, w.numel(), 8))
+
+
+def test_bitflip_pickles_without_its_codec_cache():
+    import pickle
+
+    f = BitFlip(format="int8", granularity="channel", target="weights", adjacent=2)
+    assert pickle.loads(pickle.dumps(f)) == f
+    assert repr(f) == "BitFlip(layers=None, permanent=True, format='int8', granularity='channel', adjacent=2)"
 
 
 def test_multi_bit_bursts_are_adjacent_runs_in_one_word():
@@ -350,6 +359,21 @@ def test_campaign_refuses_other_shapes_and_transient_faults(tmp_path):
         sweep(cnn(), StuckAtZero("filters"), None, (x, y), campaign=camp)
     with pytest.raises(ParameterError, match="not in the campaign"):
         sweep(cnn(), None, [0.2], (x, y), campaign=camp)
+    nodes = Campaign.draw(cnn(), StuckAtZero("nodes"), [0.1], draws=1, seed=0, example=x[:1])
+    del nodes.sites[(0, 0)]["4"]
+    with pytest.raises(FtlibError, match="no sites for layer '4'"):
+        sweep(cnn(), None, None, (x, y), campaign=nodes)
+    # another model of the same shapes (another training run): replays the same sites, other weights
+    other = cnn()
+    torch.manual_seed(1)
+    for p in other.parameters():
+        nn.init.normal_(p)
+    assert not camp.same_weights(other) and camp.same_weights(cnn())
+    with FaultSession(other, StuckAtZero("weights")) as session:
+        inj = session.apply(0.1, sites=camp.sites_for(0, 1))
+        assert all(torch.equal(inj.masks[f"{layer}.weight"].flatten().nonzero().squeeze(1),
+                               camp.sites_for(0, 1)[layer]["weight"].index.sort().values)
+                   for layer in ("0", "3", "6", "8"))
     (tmp_path / "bad.npz").write_bytes(b"not a campaign")
     with pytest.raises(FtlibError, match="cannot read"):
         Campaign.load(tmp_path / "bad.npz")

@@ -189,7 +189,7 @@ class FaultSession:
                         self._handles.append(module.register_forward_pre_hook(self._transient_param_hook(i, rate, generator, inj)))
             else:
                 for name, module in self.layers:
-                    preset = None if sites is None else sites.get(name)
+                    preset = None if sites is None else sites.get(name, False)
                     self._handles.append(module.register_forward_hook(
                         self._activation_hook(name, rate, generator, inj, preset)))
         except BaseException:
@@ -237,6 +237,11 @@ class FaultSession:
     def _activation_hook(self, name: str, rate: float, gen, inj: Injection, preset=None):
         fault: ActivationFault = self.fault  # type: ignore[assignment]
         state: dict[str, object] = {}
+        if preset is False:  # replaying, but nothing recorded for this layer: never draw silently
+            def missing(module, args, output):
+                raise FtlibError(f"{type(fault).__name__}: the replayed campaign has no sites for layer {name!r} "
+                                 "(it was not run when the campaign was drawn); draw the campaign again")
+            return missing
         if preset is not None:  # a replayed permanent draw
             mask, values = preset
             state.update(shape=tuple(mask.shape), mask=mask, values=values, replayed=True)

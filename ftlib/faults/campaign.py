@@ -160,18 +160,24 @@ class Campaign:
         if fault.site == "activation" and example is None:
             raise ParameterError("Campaign.draw: an activation fault needs example= (an input batch) to learn "
                                  "the shapes of the layers' outputs")
-        with FaultSession(model, fault) as session:
-            camp = cls.empty(model, fault, rates, seed, session)
-            for i, rate in enumerate(rates):
-                for d in range(draws):
-                    inj = session.apply(rate, R.derive_generator(seed, R.rate_key(rate), d))
-                    try:
-                        if fault.site == "activation":
-                            with torch.inference_mode():
-                                model(example[:1])
-                        camp.add(i, d, inj)
-                    finally:
-                        session.reset()
+        modes = [(m, m.training) for m in model.modules()]
+        model.eval()  # no BatchNorm statistics updated by the shape-finding forward passes
+        try:
+            with FaultSession(model, fault) as session:
+                camp = cls.empty(model, fault, rates, seed, session)
+                for i, rate in enumerate(rates):
+                    for d in range(draws):
+                        inj = session.apply(rate, R.derive_generator(seed, R.rate_key(rate), d))
+                        try:
+                            if fault.site == "activation":
+                                with torch.inference_mode():
+                                    model(example[:1])
+                            camp.add(i, d, inj)
+                        finally:
+                            session.reset()
+        finally:
+            for m, mode in modes:
+                m.training = mode
         return camp
 
     # -- using -----------------------------------------------------------------------------------

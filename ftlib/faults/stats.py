@@ -1,8 +1,10 @@
-"""Confidence intervals for sweep results (Student t), without a SciPy dependency.
+"""Confidence intervals for sweep results (Student t) and the sample sizes of statistical fault injection.
 
 The t quantile is computed by bisection on the t CDF, itself written with the
 regularised incomplete beta function (continued fraction, modified Lentz);
-accurate to ~1e-10, checked in the tests against tabulated values.
+accurate to ~1e-10, checked in the tests against tabulated values. The
+sample sizes (:func:`sample_size`, :func:`margin_of_error`,
+:func:`draws_for_margin`) take the normal quantile from ``scipy.stats``.
 """
 
 from __future__ import annotations
@@ -171,7 +173,8 @@ def _z(confidence: float) -> float:
 def sample_size(margin: float, confidence: float = 0.95, population: float | None = None, p: float = 0.5) -> int:
     """Number of faults to inject so that a proportion (e.g. the fraction of faults that cause a failure)
     is estimated within ``± margin`` at ``confidence``: Leveugle, Calvez, Maistri, Vanhauwaert,
-    "Statistical fault injection: quantified error and confidence", DATE 2009, Sec. 3:
+    "Statistical fault injection: quantified error and confidence", DATE 2009 (the sample size
+    of a finite population):
 
         n = N / (1 + e² (N − 1) / (t² p (1 − p)))
 
