@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
@@ -47,7 +48,7 @@ from .apply import FaultSession
 from .models import FaultModel
 from .stats import mean_ci, summarize
 
-if False:  # typing only
+if TYPE_CHECKING:
     from .campaign import Campaign
 
 BUILTIN_METRICS = ("accuracy", "error", "cross_entropy", "mse")
