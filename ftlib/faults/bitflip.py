@@ -107,7 +107,10 @@ def draw_bit_sites(n: int, width: int, ber: float, generator: torch.Generator | 
     bit = torch.tensor(elig, dtype=torch.long, device=device)[pos - elem * nb]
     if adjacent > 1 and pos.numel():
         offs = torch.arange(adjacent, device=device)
-        key = ((elem * width + bit).unsqueeze(1) + offs).reshape(-1).unique(sorted=True)
+        start = elem * width + bit  # sorted: bursts overlap only if two consecutive starts are < adjacent apart
+        key = (start.unsqueeze(1) + offs).reshape(-1)
+        if start.numel() > 1 and bool(((start[1:] - start[:-1]) < adjacent).any()):
+            key = key.unique(sorted=True)  # (a burst never crosses its word: starts leave room for it)
         elem = torch.div(key, width, rounding_mode="floor")
         bit = key - elem * width
     return elem, bit
@@ -394,16 +397,14 @@ class BitFlip(ParameterFault, ActivationFault):
 
     # -- activations -------------------------------------------------------------------------------
     def draw(self, shape, batch, rate, gen, device, dtype):
-        """Flipped elements and their XOR words: ``mask`` (``shape``, or ``(batch, *shape)`` transient) and
-        ``values`` (int64: the XOR word of every cell, permanent; of every True cell in row-major order, transient)."""
+        """Flipped elements and their XOR words: ``mask`` (``shape`` permanent, ``(batch, *shape)``
+        transient; True where a word has a flipped bit) and ``values`` (int64, the mask's shape: the XOR
+        word of every cell, two's complement in the format's width; 0 where nothing flips)."""
         full = shape if batch is None else (batch,) + tuple(shape)
         n = math.prod(full)
         elem, bit = draw_bit_sites(n, self.width, rate, gen, self.bits, self.adjacent, device)
-        xor = xor_words(elem, bit, n, self.width, True, device)
-        mask = (xor != 0).view(full)
-        if batch is None:
-            return mask, xor.view(full)
-        return mask, xor[mask.view(-1)]
+        xor = xor_words(elem, bit, n, self.width, True, device).view(full)
+        return xor != 0, xor
 
     def apply(self, out, mask, values):
         """The output with the drawn bits flipped in the format's words (a new tensor)."""
@@ -418,10 +419,7 @@ class BitFlip(ParameterFault, ActivationFault):
         else:
             store = out.to(_FLOAT_DTYPE[self.format])
         ints = store.view(_INT_VIEW[store.dtype])
-        if self.permanent:
-            ints.bitwise_xor_(values.to(ints.dtype))
-        elif values.numel():
-            ints.masked_scatter_(mask, ints[mask] ^ values.to(ints.dtype))
+        ints.bitwise_xor_(values.to(ints.dtype))  # one XOR (broadcast over the batch when permanent)
         if self.format == "int8":
             return dequantize_int8(store, s, out.dtype)
         return store if store.dtype == out.dtype else store.to(out.dtype)
