@@ -17,7 +17,14 @@ sweep of R rates x D draws over N images with:
                    ratios use the format ftlib runs in, channels_last).
 
 Then a node-fault sweep (``StuckAtZero("nodes")``) with and without the
-fault-free prefix reuse. Rates are (i + 0.5) / R, so no rate is 0 (ftlib
+fault-free prefix reuse, and (issue 23, off with ``--skip-engine``) every
+other path of the engine, each also as a ratio to the clean passes of the
+same rate: activation faults (Bernoulli crashes, erasures, transient
+activation bit flips), weight bit flips per number format (float32,
+float16, bfloat16, int8 per tensor and per channel, 2-bit bursts; bit-error
+rates 1e-4 .. 1e-2 instead of the fractions) and, after the interleaved
+loop, the adaptive sweep (``margin=``) against the fixed budget a
+non-adaptive sweep needs for the same margin at every rate. Rates are (i + 0.5) / R, so no rate is 0 (ftlib
 evaluates rate 0 only once, which would flatter it). The methods run
 interleaved, rate by rate (one ``sweep`` call per rate for ftlib, which
 slightly penalises it: its set-up and prefix cache are paid R times), so
@@ -45,7 +52,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ftlib.faults import StuckAtZero, sweep  # noqa: E402
+from ftlib.faults import BernoulliCrash, BitFlip, Erasure, StuckAtZero, sweep  # noqa: E402
 from ftlib.faults._random import exact_count  # noqa: E402
 
 WEIGHT_TYPES = (nn.Linear, nn.Conv2d)
@@ -134,6 +141,37 @@ def run_pytorchfi(model, x, y, rates, draws_per_rate, bs, seed=0):
     return time.perf_counter() - t0, float(np.mean(accs))
 
 
+def bench_adaptive(model, x, y, rates, bs, channels_last, pilot=4):
+    """Adaptive sweep (draws added per rate until the 95 % half-width <= margin) vs the fixed budget a
+    non-adaptive sweep needs for that margin at every rate (the largest per-rate need, at every rate).
+    The margin is half the median pilot half-width, so a typical rate needs ~4x the pilot's draws."""
+    fault = StuckAtZero("weights")
+    res = sweep(model, fault, rates, (x, y), draws=pilot, seed=1, batch_size=bs, progress=False, metric="cross_entropy")
+    margin = float(np.median(res.summary["ci_halfwidth"])) / 2
+    cap = 25 * pilot
+    t0 = time.perf_counter()
+    ad = sweep(model, fault, rates, (x, y), draws=pilot, seed=0, batch_size=bs, progress=False, margin=margin,
+               max_draws=cap, metric="cross_entropy")
+    t_ad = time.perf_counter() - t0
+    need = max(ad.info["draws_per_rate"])
+    t0 = time.perf_counter()
+    fixed = sweep(model, fault, rates, (x, y), draws=need, seed=0, batch_size=bs, progress=False,
+                  metric="cross_entropy")
+    t_fixed = time.perf_counter() - t0
+    n_ad, n_fixed = sum(ad.info["draws_per_rate"]), need * len(rates)
+    t_clean, _ = run_clean(model, x, y, n_ad, bs, channels_last)
+    met = bool(ad.summary["margin_met"].all())
+    fixed_met = bool((fixed.summary["ci_halfwidth"] <= margin).all())
+    print(f"adaptive sweep (stuck-at-0 weights, cross-entropy, margin {margin:.2e} at 95 %): "
+          f"draws per rate {ad.info['draws_per_rate']} = {n_ad} evaluations (margin met: {met}); "
+          f"fixed budget for the same margin: {need} x {len(rates)} = {n_fixed} (met: {fixed_met}); "
+          f"{1 - n_ad / n_fixed:.0%} of the draws saved, time {t_ad:.1f} s vs {t_fixed:.1f} s "
+          f"({t_fixed / t_ad:.2f}x); adaptive vs {n_ad} clean passes: {t_ad / t_clean:.2f}x")
+    return {"margin": margin, "draws_per_rate": ad.info["draws_per_rate"], "evaluations": n_ad,
+            "fixed_evaluations": n_fixed, "seconds": t_ad, "fixed_seconds": t_fixed,
+            "ratio_vs_clean": t_ad / t_clean, "margin_met": met, "fixed_margin_met": fixed_met}
+
+
 def fmt_table(rows, headers):
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
     line = " | ".join(str(h).ljust(w) for h, w in zip(headers, widths))
@@ -152,6 +190,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pfi-draws", type=int, default=1, help="PyTorchFI draws per rate actually timed (default 1)")
     ap.add_argument("--skip-pfi", action="store_true", help="do not time PyTorchFI")
     ap.add_argument("--skip-nodes", action="store_true", help="skip the node-fault prefix-reuse comparison")
+    ap.add_argument("--skip-engine", action="store_true",
+                    help="skip the activation-fault, bit-flip-format and adaptive-sweep paths")
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     ap.add_argument("--json", type=Path, default=None, help="also write the measurements to this JSON file")
     args = ap.parse_args(argv)
@@ -197,6 +237,21 @@ def main(argv=None) -> int:
                                                                         args.batch_size)[:2]
             methods["nodes: ftlib, no prefix reuse"] = lambda r: run_ftlib(
                 model, nodes, x, y, [r], args.draws, args.batch_size, prefix_reuse=False)[:2]
+        if not args.skip_engine:
+            def add(key, fault, ber=False, **kw):
+                def fn(r):
+                    rate = 1e-4 * 100.0 ** r if ber else r  # bit-error rates 1e-4 .. 1e-2
+                    return run_ftlib(model, fault, x, y, [rate], args.draws, args.batch_size, **kw)[:2]
+                methods[key] = fn
+            add("activations: Bernoulli crash (transient)", BernoulliCrash())
+            add("activations: erasure (transient)", Erasure())
+            add("activations: bit flip float32 (transient)", BitFlip(target="activations"), ber=True)
+            add("activations: bit flip bfloat16 (transient)", BitFlip(target="activations", format="bfloat16"),
+                ber=True)
+            for fmt, kw in (("float32", {}), ("float16", {}), ("bfloat16", {}), ("int8", {}),
+                            ("int8", {"granularity": "channel"}), ("float32", {"adjacent": 2})):
+                label = fmt + "".join(f", {k}={v}" for k, v in kw.items())
+                add(f"weights: bit flip {label}", BitFlip(format=fmt, **kw), ber=True)
         # interleaved rate by rate: drift and other jobs on the machine hit every method alike
         times = {k: [] for k in methods}
         accs = {k: [] for k in methods}
@@ -230,6 +285,8 @@ def main(argv=None) -> int:
                   f"{off / on:.2f}x (median over rates {med:.2f}x)")
             entry["nodes_prefix_speedup"] = off / on
             entry["nodes_prefix_speedup_median"] = med
+        if not args.skip_engine:
+            entry["adaptive"] = bench_adaptive(model, x, y, rates, args.batch_size, is_cnn)
         record["models"][name] = entry
         print()
     if args.json:

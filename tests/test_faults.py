@@ -356,7 +356,7 @@ def test_bad_arguments_rejected():
     with pytest.raises(ParameterError, match="permanent"):
         StuckAtZero("weights", permanent="yes")
     with pytest.raises(ParameterError, match="format"):
-        BitFlip(format="float16")
+        BitFlip(format="float8")
     with pytest.raises(ParameterError, match="bits"):
         BitFlip(format="int8", bits=[8])
     with pytest.raises(ParameterError, match="value_range"):

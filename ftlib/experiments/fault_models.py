@@ -9,12 +9,16 @@ loop of the book. Everything the primer shows comes from here:
 - :func:`catalogue`: the fault models compared, with their paper and permanence;
 - :func:`fault_sweeps`: accuracy vs rate with 95 % confidence intervals for every model (cached);
 - :func:`permanence_sweeps`: the same fault drawn once per instance vs per input;
+- :func:`margin_sweeps`, :func:`plot_margins`, :func:`bit_sample_sizes`: statistical fault
+  injection, draws added per rate until a margin is met (cached);
 - :func:`weight_pictures`, :func:`activation_pictures`: what a fault does to weights / activations.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
+
 import pandas as pd
 import torch
 import torch.nn as nn
@@ -25,7 +29,7 @@ from ..params import Param, Settings
 from ..sections import Section
 from ..store import Store
 from ..training import TrainConfig, train
-from .common import cached_sweep, plot_bands, summarize_by
+from .common import SWEEP_CODE, cached_sweep, plot_bands, summarize_by
 
 DATASET = "fashion_mnist"
 ARCH_KWARGS = {"filters": [8, 16], "fc": 64}
@@ -113,6 +117,100 @@ def permanence_sweeps(s: Settings, store: Store | None = None, rates=(0.05, 0.1,
         fault = faults.BernoulliCrash(permanent=permanent)
         frames.append(cached_sweep(store, trained, fault, rates, x, y, s.draws, s.seed, data_id(s)).assign(mode=mode))
     return pd.concat(frames, ignore_index=True)
+
+
+MARGIN = 0.01
+"""Target half-width of the 95 % interval of every point of :func:`margin_sweeps` (1 point of accuracy)."""
+MARGIN_RATES = (0.05, 0.2, 0.4, 0.6)
+"""The rates of the statistical-fault-injection figure."""
+
+
+def margin_catalogue() -> dict[str, faults.FaultModel]:
+    """The fault models of :func:`margin_sweeps`: permanent faults whose instances differ (chips)."""
+    return {"stuck-at-0 weights": faults.StuckAtZero("weights"),
+            "Bernoulli crash (permanent)": faults.BernoulliCrash(permanent=True)}
+
+
+def margin_sweeps(s: Settings, store: Store | None = None, margin: float = MARGIN,
+                  confidence: float = 0.95) -> pd.DataFrame:
+    """Adaptive sweeps (``sweep(..., margin=margin)``): ``s.draws`` pilot draws per rate, then one
+    more at a time until the half-width of the ``confidence`` t interval of the mean accuracy is at
+    most ``margin``, capped at ``4 * s.draws``. Cached by the full configuration.
+
+    Returns the per-rate summary of every fault model: ``fault``, ``rate``, ``n`` (draws used),
+    ``mean``, ``std``, ``ci_low``, ``ci_high``, ``ci_halfwidth`` (the achieved margin),
+    ``target_margin``, ``margin_met``.
+    """
+    store = store or Store()
+    trained = primer_model(s, store)
+    x, y = test_set(s)
+    max_draws = 4 * s.draws
+    frames = []
+    for label, fault in margin_catalogue().items():
+        config = {"train": asdict(trained.config), "fault": repr(fault), "rates": [float(r) for r in MARGIN_RATES],
+                  "draws": int(s.draws), "max_draws": max_draws, "margin": float(margin),
+                  "confidence": float(confidence), "seed": int(s.seed), "data": data_id(s)}
+
+        def compute(fault=fault):
+            res = faults.sweep(trained.model, fault, MARGIN_RATES, (x, y), draws=s.draws, seed=s.seed,
+                               margin=margin, confidence=confidence, max_draws=max_draws)
+            return res.summary.to_dict("list")
+
+        summary = pd.DataFrame(store.cached_result("adaptive_sweep", config, compute, code=SWEEP_CODE))
+        frames.append(summary.assign(fault=label))
+    out = pd.concat(frames, ignore_index=True)
+    out["margin_met"] = out["margin_met"].astype(bool)
+    return out[["fault", "rate", "n", "mean", "std", "ci_low", "ci_high", "ci_halfwidth", "target_margin",
+                "margin_met"]]
+
+
+def plot_margins(summary: pd.DataFrame):
+    """Two panels: mean accuracy with its interval per rate (filled marker: margin met; hollow: the
+    cap was reached first), and the number of draws each point needed."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(8.0, 3.4))
+    for label, g in summary.groupby("fault", sort=False):
+        line = plot_bands(ax, g, label)
+        ax.errorbar(g["rate"], 100 * g["mean"], yerr=100 * g["ci_halfwidth"], fmt="none", ecolor=line.get_color(),
+                    capsize=3)
+        miss = g[~g["margin_met"]]
+        ax.plot(miss["rate"], 100 * miss["mean"], linestyle="none", marker="o", ms=7, markerfacecolor="white",
+                markeredgecolor=line.get_color())
+        bx.plot(g["rate"], g["n"], marker="o", color=line.get_color(), label=label)
+    ax.set_xlabel("fault rate")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=7)
+    bx.set_xlabel("fault rate")
+    bx.set_ylabel("draws used")
+    bx.set_ylim(bottom=0)
+    fig.tight_layout()
+    return fig
+
+
+def margin_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`margin_sweeps`' summary for reading: accuracy, interval and margins in points (%), draws used."""
+    cols = ["mean", "ci_low", "ci_high", "ci_halfwidth", "target_margin"]
+    out = summary.assign(**{c: 100 * summary[c] for c in cols})
+    return out[["fault", "rate", "n", *cols, "margin_met"]].rename(
+        columns={"n": "draws", "ci_halfwidth": "achieved margin", "target_margin": "target margin"}).round(2)
+
+
+def bit_sample_sizes(s: Settings, store: Store | None = None, margins=(0.05, 0.01, 0.001),
+                     confidence: float = 0.95) -> pd.DataFrame:
+    """How many single bit flips to inject to estimate the fraction of harmful ones within each margin
+    (Leveugle et al., DATE 2009), out of the population of every bit of the primer network's weights
+    (float32 and int8), and the share of that population it is."""
+    trained = primer_model(s, store)
+    n_weights = sum(m.weight.numel() for m in trained.model.modules() if isinstance(m, (nn.Linear, nn.Conv2d)))
+    rows = []
+    for fmt, width in (("float32", 32), ("int8", 8)):
+        population = n_weights * width
+        for e in margins:
+            n = faults.sample_size(e, confidence, population)
+            rows.append({"format": fmt, "population (bits)": population, "margin": e, "faults to inject": n,
+                         "share of population": n / population})
+    return pd.DataFrame(rows)
 
 
 def summarize(df: pd.DataFrame, by: str = "fault") -> pd.DataFrame:

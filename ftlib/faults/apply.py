@@ -58,6 +58,8 @@ class Injection:
         self.layers = layers
         self.hits: dict[str, dict[str, Hit]] = {}
         self.activation_masks: dict[str, torch.Tensor] = {}
+        #: permanent activation faults: the drawn values (replacement values, XOR words) or None, by layer
+        self.activation_values: dict[str, torch.Tensor | None] = {}
 
     @property
     def masks(self) -> dict[str, torch.Tensor]:
@@ -131,16 +133,42 @@ class FaultSession:
             for j in items:
                 for attr, t in self.entries[j][2].items():
                     t.copy_(self.clean[j][attr])
+                self._write_back(j)
+
+    def _write_back(self, j: int) -> None:
+        """Layers whose corrupted tensors are copies (torch's quantized layers' int8 codes): repack them."""
+        write_back = getattr(self.fault, "write_back", None)
+        if write_back is not None:
+            write_back(self.entries[j][2])
 
     def _corrupt(self, i: int, rate: float, gen, inj: Injection) -> None:
         name, _, tensors = self.entries[i]
         with torch.no_grad():
             inj.hits[name] = self.fault.corrupt_(tensors, rate, gen)  # type: ignore[attr-defined]
+            self._write_back(i)
+
+    def _replay(self, i: int, hits: dict[str, Hit], inj: Injection) -> None:
+        name, _, tensors = self.entries[i]
+        replay = getattr(self.fault, "replay_", None)
+        if replay is None:
+            raise FtlibError(f"{type(self.fault).__name__}: cannot replay recorded sites")
+        with torch.no_grad():
+            replay(tensors, hits)
+            inj.hits[name] = hits
+            self._write_back(i)
 
     # -- public -------------------------------------------------------------------------
-    def apply(self, rate: float, generator: torch.Generator | None = None) -> Injection:
-        """Inject one faulty instance at ``rate``; undone by :meth:`reset`."""
+    def apply(self, rate: float, generator: torch.Generator | None = None, *, sites: dict | None = None) -> Injection:
+        """Inject one faulty instance at ``rate``; undone by :meth:`reset`.
+
+        ``sites``: replay a recorded instance instead of drawing one (permanent
+        faults only; see :class:`ftlib.faults.Campaign`): ``{layer: {tensor:
+        Hit}}`` for parameter faults, ``{layer: (mask, values)}`` for activation faults.
+        """
         rate = self.fault.check_rate(rate)
+        if sites is not None and not self.fault.permanent:
+            raise FtlibError(f"{type(self.fault).__name__}: a transient fault is redrawn for every computation and has "
+                             "no fixed sites to replay; use permanent=True, or replay it by its seed")
         if self._active is not None:
             raise FtlibError("FaultSession.apply: a fault is already applied; call reset() first")
         if self.clean is None:
@@ -150,7 +178,10 @@ class FaultSession:
         try:
             if self.fault.site == "parameter":
                 self._dirty = True
-                if self.fault.permanent:
+                if sites is not None:
+                    for i, (name, _, _) in enumerate(self.entries):
+                        self._replay(i, sites.get(name, {}), inj)
+                elif self.fault.permanent:
                     for i in range(len(self.entries)):
                         self._corrupt(i, rate, generator, inj)
                 else:
@@ -158,7 +189,9 @@ class FaultSession:
                         self._handles.append(module.register_forward_pre_hook(self._transient_param_hook(i, rate, generator, inj)))
             else:
                 for name, module in self.layers:
-                    self._handles.append(module.register_forward_hook(self._activation_hook(name, rate, generator, inj)))
+                    preset = None if sites is None else sites.get(name, False)
+                    self._handles.append(module.register_forward_hook(
+                        self._activation_hook(name, rate, generator, inj, preset)))
         except BaseException:
             self.reset()
             raise
@@ -201,9 +234,17 @@ class FaultSession:
             self._corrupt(i, rate, gen, inj)
         return hook
 
-    def _activation_hook(self, name: str, rate: float, gen, inj: Injection):
+    def _activation_hook(self, name: str, rate: float, gen, inj: Injection, preset=None):
         fault: ActivationFault = self.fault  # type: ignore[assignment]
         state: dict[str, object] = {}
+        if preset is False:  # replaying, but nothing recorded for this layer: never draw silently
+            def missing(module, args, output):
+                raise FtlibError(f"{type(fault).__name__}: the replayed campaign has no sites for layer {name!r} "
+                                 "(it was not run when the campaign was drawn); draw the campaign again")
+            return missing
+        if preset is not None:  # a replayed permanent draw
+            mask, values = preset
+            state.update(shape=tuple(mask.shape), mask=mask, values=values, replayed=True)
 
         def hook(module, args, output):
             target = output
@@ -218,11 +259,23 @@ class FaultSession:
                 raise FtlibError(f"{type(fault).__name__}: layer {name!r} output is not a tensor")
             shape = fault.unit_shape(target)
             if fault.permanent:
+                if state.get("replayed") and "keep" not in state:
+                    if state["shape"] != shape:
+                        raise FtlibError(
+                            f"{type(fault).__name__}: layer {name!r} outputs units of shape {shape}, but the replayed "
+                            f"campaign recorded {state['shape']}: the model's shapes differ from the campaign's")
+                    state["mask"] = state["mask"].to(target.device)  # type: ignore[union-attr]
+                    if state["values"] is not None:
+                        state["values"] = state["values"].to(target.device)  # type: ignore[union-attr]
+                    state["keep"] = _keep_mask(state["mask"], target) if fault.forced_value == 0.0 else None
+                    inj.activation_masks[name] = state["mask"]  # type: ignore[assignment]
+                    inj.activation_values[name] = state["values"]  # type: ignore[assignment]
                 if "mask" not in state:
                     state["shape"] = shape
                     state["mask"], state["values"] = fault.draw(shape, None, rate, gen, target.device, target.dtype)
                     state["keep"] = _keep_mask(state["mask"], target) if fault.forced_value == 0.0 else None
                     inj.activation_masks[name] = state["mask"]  # type: ignore[assignment]
+                    inj.activation_values[name] = state["values"]  # type: ignore[assignment]
                 elif state["shape"] != shape:
                     raise FtlibError(
                         f"{type(fault).__name__}: layer {name!r} was called with outputs of unit shape "

@@ -154,6 +154,11 @@ class ParameterFault(FaultModel):
         """Corrupt ``tensors`` in place (one layer); return what was hit."""
         raise NotImplementedError
 
+    def replay_(self, tensors: dict[str, torch.Tensor], hits: dict[str, Hit]) -> None:
+        """Apply recorded hits (from an earlier :meth:`corrupt_`) instead of drawing: the replay of a
+        :class:`~ftlib.faults.Campaign`. Default: not supported."""
+        raise FtlibError(f"{type(self).__name__}: cannot replay recorded sites")
+
     def prepare_(self, tensors: dict[str, torch.Tensor]) -> None:
         """Called on the clean tensors before any corruption (e.g. quantisation). Default: nothing."""
 
@@ -333,6 +338,19 @@ class StuckAtZero(ParameterFault, ActivationFault):
                     t.masked_fill_(Hit("element", idx, tuple(t.shape)).mask(), 0)
             hits[name] = Hit("element", idx, tuple(t.shape))
         return hits
+
+    def replay_(self, tensors: dict[str, torch.Tensor], hits: dict[str, Hit]) -> None:
+        for name, t in tensors.items():
+            hit = hits.get(name)
+            if hit is None or not hit.index.numel():
+                continue
+            idx = hit.index.to(t.device)
+            if hit.kind == "row":
+                t.index_fill_(0, idx, 0)
+            elif t.is_contiguous():
+                t.view(-1).index_fill_(0, idx, 0)
+            else:
+                t.masked_fill_(Hit("element", idx, tuple(t.shape)).mask(), 0)
 
     # node target --------------------------------------------------------------------
     def unit_shape(self, out: torch.Tensor) -> tuple[int, ...]:

@@ -1,8 +1,10 @@
-"""Confidence intervals for sweep results (Student t), without a SciPy dependency.
+"""Confidence intervals for sweep results (Student t) and the sample sizes of statistical fault injection.
 
 The t quantile is computed by bisection on the t CDF, itself written with the
 regularised incomplete beta function (continued fraction, modified Lentz);
-accurate to ~1e-10, checked in the tests against tabulated values.
+accurate to ~1e-10, checked in the tests against tabulated values. The
+sample sizes (:func:`sample_size`, :func:`margin_of_error`,
+:func:`draws_for_margin`) take the normal quantile from ``scipy.stats``.
 """
 
 from __future__ import annotations
@@ -157,3 +159,68 @@ def paired_draws(a: pd.DataFrame, b: pd.DataFrame, rate: float, value: str = "ac
     if sa.empty or not sa.index.equals(sb.index):
         raise ValueError(f"paired_draws: the two tables need the same draws at rate {rate}")
     return paired_t(sa.to_numpy(), sb.to_numpy())
+
+
+# --------------------------------------------------------------------------- statistical fault injection
+def _z(confidence: float) -> float:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence: need 0 < confidence < 1, got {confidence!r}")
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2.0))
+
+
+def sample_size(margin: float, confidence: float = 0.95, population: float | None = None, p: float = 0.5) -> int:
+    """Number of faults to inject so that a proportion (e.g. the fraction of faults that cause a failure)
+    is estimated within ``± margin`` at ``confidence``: Leveugle, Calvez, Maistri, Vanhauwaert,
+    "Statistical fault injection: quantified error and confidence", DATE 2009 (the sample size
+    of a finite population):
+
+        n = N / (1 + e² (N − 1) / (t² p (1 − p)))
+
+    with ``N`` the size of the fault population (every possible fault site: e.g. every bit of every
+    weight for single bit flips; ``None`` or ``inf``: infinite, n = t² p(1−p) / e²), ``e`` the margin,
+    ``t`` the two-sided normal quantile of ``confidence`` (1.96 at 95 %) and ``p`` the expected
+    proportion (0.5, the default, is the worst case). Rounded up; at most ``N`` (exhaustive injection).
+    """
+    if not 0.0 < margin < 1.0:
+        raise ValueError(f"margin: need 0 < margin < 1 (a proportion), got {margin!r}")
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p: need 0 < p < 1, got {p!r}")
+    t = _z(confidence)
+    n0 = t * t * p * (1.0 - p) / (margin * margin)
+    if population is None or math.isinf(population):
+        return int(math.ceil(n0 - 1e-9))
+    big_n = float(population)
+    if big_n < 1:
+        raise ValueError(f"population: need N >= 1, got {population!r}")
+    n = big_n / (1.0 + margin * margin * (big_n - 1.0) / (t * t * p * (1.0 - p)))
+    return int(min(big_n, math.ceil(n - 1e-9)))
+
+
+def margin_of_error(n: int, confidence: float = 0.95, population: float | None = None, p: float = 0.5) -> float:
+    """The margin ``e`` that ``n`` injections out of a population of ``N`` give (the inverse of
+    :func:`sample_size`, Leveugle et al. 2009): ``e = t sqrt(p (1 − p) / n · (N − n) / (N − 1))``."""
+    if n < 1:
+        raise ValueError(f"n: need n >= 1, got {n!r}")
+    t = _z(confidence)
+    fpc = 1.0 if population is None or math.isinf(population) or population <= 1 else (population - n) / (population - 1)
+    return t * math.sqrt(p * (1.0 - p) / n * max(fpc, 0.0))
+
+
+def draws_for_margin(std: float, margin: float, confidence: float = 0.95, minimum: int = 2) -> int:
+    """The interval-width rule for a mean over fault draws (e.g. the accuracy of faulty instances): the
+    smallest ``n >= minimum`` with ``t_{n-1} · std / sqrt(n) <= margin`` (the half-width of the Student t
+    interval of :func:`mean_ci` at ``confidence``), for a draw-to-draw standard deviation ``std`` (from a
+    pilot run). ``std = 0`` gives ``minimum``."""
+    if not margin > 0:
+        raise ValueError(f"margin: need margin > 0, got {margin!r}")
+    minimum = max(2, int(minimum))
+    if std <= 0:
+        return minimum
+    z = _z(confidence)
+    n = max(minimum, int(math.floor((z * std / margin) ** 2)))  # t > z: never below the normal answer
+    q = 0.5 + confidence / 2.0
+    while t_quantile(q, n - 1) * std / math.sqrt(n) > margin:
+        n += 1
+    return n

@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
@@ -46,6 +47,9 @@ from . import _random as R
 from .apply import FaultSession
 from .models import FaultModel
 from .stats import mean_ci, summarize
+
+if TYPE_CHECKING:
+    from .campaign import Campaign
 
 BUILTIN_METRICS = ("accuracy", "error", "cross_entropy", "mse")
 #: the prefix cache is skipped when it would need more memory than this
@@ -59,9 +63,13 @@ class SweepResult:
 
     ``table``: tidy DataFrame, columns ``rate``, ``draw``, and one column named
     after the metric (e.g. ``accuracy``). ``summary``: per rate ``n, mean, std,
-    ci_low, ci_high, ci_halfwidth`` (two-sided 95 % Student t interval of the
-    mean over draws). ``info``: how it ran (seconds, evaluations, prefix
-    stages reused, channels_last, ...).
+    ci_low, ci_high, ci_halfwidth`` (two-sided Student t interval of the
+    mean over draws at ``confidence``, 95 % by default; ``ci_halfwidth`` is the
+    achieved margin of the point), and with a target ``margin`` also
+    ``target_margin`` and ``margin_met`` (``ci_halfwidth <= margin``).
+    ``info``: how it ran (seconds, evaluations, draws per rate, prefix stages
+    reused, channels_last, ...). ``campaign``: the recorded
+    :class:`~ftlib.faults.Campaign` (``sweep(..., record=True)``) or None.
     """
 
     table: pd.DataFrame
@@ -69,10 +77,17 @@ class SweepResult:
     fault: str
     seed: int
     info: dict = field(default_factory=dict)
+    confidence: float = 0.95
+    margin: float | None = None
+    campaign: Campaign | None = None
 
     @cached_property
     def summary(self) -> pd.DataFrame:
-        return summarize(self.table, self.metric)
+        s = summarize(self.table, self.metric, level=self.confidence)
+        if self.margin is not None:
+            s["target_margin"] = self.margin
+            s["margin_met"] = s["ci_halfwidth"] <= self.margin
+        return s
 
     def plot(self, ax=None, label: str | None = None, **kwargs):
         """Mean ± 95 % CI band vs rate on a matplotlib axis (created if None)."""
@@ -84,6 +99,10 @@ class SweepResult:
         line, = ax.plot(s["rate"], s["mean"], marker="o", label=label or self.fault, **kwargs)
         ax.fill_between(s["rate"], s["ci_low"].fillna(s["mean"]), s["ci_high"].fillna(s["mean"]),
                         color=line.get_color(), alpha=0.2, linewidth=0)
+        if self.margin is not None:  # hollow markers: the margin was not met within max_draws
+            miss = s[~s["margin_met"]]
+            ax.plot(miss["rate"], miss["mean"], linestyle="none", marker="o", markerfacecolor="white",
+                    markeredgecolor=line.get_color())
         ax.set_xlabel("fault rate")
         ax.set_ylabel(self.metric)
         return ax
@@ -232,7 +251,8 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
           metric: str | Callable = "accuracy", batch_size: int = 256, ci_width: float | None = None,
           max_draws: int | None = None, *, batch_draws: int = 1, prefix_reuse: bool = True,
           channels_last: bool | None = None, prefix_cache_bytes: int = DEFAULT_PREFIX_CACHE_BYTES,
-          progress: bool | None = None) -> SweepResult:
+          progress: bool | None = None, margin: float | None = None, confidence: float = 0.95,
+          campaign: Campaign | None = None, record: bool = False) -> SweepResult:
     """Evaluate ``model`` under ``fault`` for every rate × ``draws`` independent faulty instances.
 
     Parameters
@@ -240,8 +260,9 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
     model : the network, called as ``model(x_batch)`` → outputs ``(B, C)``
         (logits for the built-in classification metrics). Put in eval mode for
         the sweep; its training flags, memory format and weights are restored.
-    fault : a fault model (``StuckAtZero("weights")``, ``BernoulliCrash()``, ...).
-    rates : fault rates in [0, 1] (distinct).
+    fault : a fault model (``StuckAtZero("weights")``, ``BernoulliCrash()``, ...);
+        None with ``campaign`` (the campaign's).
+    rates : fault rates in [0, 1] (distinct); None with ``campaign`` (all of its rates).
     data : ``(x, y)`` tensors (``x``: ``(N, ...)`` inputs, ``y``: ``(N,)`` class
         indices, or targets for ``"mse"``), a ``Dataset``, or an iterable of
         ``(x, y)`` batches (materialised once: the evaluation set must fit in memory).
@@ -257,6 +278,17 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
         added one at a time (``batch_draws`` at a time) to each rate until the
         95 % interval is narrower than ``ci_width`` (half-width < ci_width/2)
         or ``max_draws`` (default ``10 * draws``) is reached.
+    margin, confidence : statistical fault injection (see
+        :func:`ftlib.faults.draws_for_margin`): draws are added per rate until
+        the half-width of the ``confidence`` t interval of the mean is at most
+        ``margin`` (in metric units, e.g. 0.01 = 1 point of accuracy) or
+        ``max_draws`` (default ``10 * draws``) is reached; ``draws`` is the
+        pilot. The summary reports the achieved half-width and ``margin_met``
+        per rate. ``confidence`` also sets the summary's interval (default 95 %).
+    campaign : a :class:`~ftlib.faults.Campaign` to replay (its recorded sites,
+        no random draw) instead of drawing with ``seed``; ``draws`` is then the
+        campaign's. The model must have the campaign's shapes.
+    record : also return the drawn sites as ``result.campaign`` (permanent faults).
     batch_draws : > 1 evaluates that many draws per pass with ``vmap``
         (permanent parameter faults only).
     prefix_reuse : reuse the fault-free prefix activations of a Sequential model.
@@ -268,6 +300,20 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
     t0 = time.perf_counter()
     if not isinstance(model, nn.Module):
         raise ParameterError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if campaign is not None:
+        from .campaign import Campaign as _Campaign
+
+        if not isinstance(campaign, _Campaign):
+            raise ParameterError(f"campaign: expected a Campaign (Campaign.load(path)), got {type(campaign).__name__}")
+        if fault is None:
+            fault = campaign.fault_model()
+        elif repr(fault) != campaign.fault:
+            raise ParameterError(f"fault: {fault!r} differs from the campaign's {campaign.fault}; pass fault=None")
+        if rates is None:
+            rates = list(campaign.rates)
+        if ci_width is not None or margin is not None or batch_draws != 1 or record:
+            raise ParameterError("campaign: a replay has the campaign's draws; do not combine it with ci_width, "
+                                 "margin, batch_draws or record")
     if not isinstance(fault, FaultModel):
         raise ParameterError(f"fault: expected a fault model (e.g. StuckAtZero('weights')), got {fault!r}")
     if isinstance(rates, numbers.Real):
@@ -280,9 +326,28 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
     if len(set(rate_list)) != len(rate_list):
         raise ParameterError(f"rates: contains duplicates: {rate_list}")
     draws = _check_int(draws, "draws", 1)
+    camp_index: dict[float, int] = {}
+    if campaign is not None:
+        camp_index = {float(r): i for i, r in enumerate(campaign.rates)}
+        missing = [r for r in rate_list if r not in camp_index]
+        if missing:
+            raise ParameterError(f"rates: {missing} not in the campaign (its rates: {campaign.rates})")
+        if campaign.seed is not None:
+            seed = campaign.seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ParameterError(f"seed: expected an int, got {seed!r}")
     seed = int(seed)
+    if not (isinstance(confidence, numbers.Real) and not isinstance(confidence, bool) and 0 < confidence < 1):
+        raise ParameterError(f"confidence: expected a number in (0, 1), got {confidence!r}")
+    confidence = float(confidence)
+    if margin is not None:
+        if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not margin > 0:
+            raise ParameterError(f"margin: expected a positive number (half-width in metric units), got {margin!r}")
+        if ci_width is not None:
+            raise ParameterError("margin and ci_width: pass one of them (margin = ci_width / 2)")
+        if draws < 2:
+            raise ParameterError("draws: adaptive mode (margin) needs draws >= 2 to form an interval")
+        margin = float(margin)
     batch_size = _check_int(batch_size, "batch_size", 1)
     batch_draws = _check_int(batch_draws, "batch_draws", 1)
     if ci_width is not None:
@@ -291,8 +356,12 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
         if draws < 2:
             raise ParameterError("draws: adaptive mode (ci_width) needs draws >= 2 to form an interval")
         max_draws = 10 * draws if max_draws is None else _check_int(max_draws, "max_draws", draws)
+    elif margin is not None:
+        max_draws = 10 * draws if max_draws is None else _check_int(max_draws, "max_draws", draws)
     elif max_draws is not None:
-        raise ParameterError("max_draws: only meaningful with ci_width (adaptive mode)")
+        raise ParameterError("max_draws: only meaningful with ci_width or margin (adaptive mode)")
+    if record and batch_draws > 1:
+        raise ParameterError("record=True needs batch_draws=1 (the batched path does not keep the sites)")
     if batch_draws > 1 and not (fault.site == "parameter" and fault.permanent):
         raise ParameterError("batch_draws > 1 supports permanent parameter faults only (weights, filters, bit flips)")
     met = _Metric(metric)
@@ -321,6 +390,13 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
             if x.dim() == 4:
                 x = _channels_last(x)
         session = FaultSession(model, fault, inplace=True)
+        if campaign is not None:
+            campaign.check(model, session)
+        recorded = None
+        if record:
+            from .campaign import Campaign as _Campaign
+
+            recorded = _Campaign.empty(model, fault, rate_list, seed, session)
 
         # fault-free prefix, computed once
         stages = sequential_stages(model, session.modules) if (prefix_reuse and batch_draws == 1) else None
@@ -349,20 +425,30 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
             return model(x[s:e])
 
         def eval_one(rate: float, d: int) -> float:
-            gen = R.derive_generator(seed, R.rate_key(rate), d)
-            session.apply(rate, gen)  # type: ignore[union-attr]
+            if campaign is not None:
+                inj = session.apply(rate, sites=campaign.sites_for(camp_index[rate], d))  # type: ignore[union-attr]
+            else:
+                inj = session.apply(rate, R.derive_generator(seed, R.rate_key(rate), d))  # type: ignore[union-attr]
             try:
-                with torch.inference_mode():
-                    if met.fn is not None:
-                        out = torch.cat([forward(b) for b in range(len(bounds))])
-                        return float(met.fn(out, y))
-                    total = None
-                    for b, (s, e) in enumerate(bounds):
-                        part = met.batch(forward(b).unsqueeze(0), y[s:e])
-                        total = part if total is None else total + part
-                    return met.finish(total, n, n_elems)[0]
+                if recorded is not None:
+                    try:
+                        return _evaluate()
+                    finally:
+                        recorded.add(rate_list.index(rate), d, inj)
+                return _evaluate()
             finally:
                 session.reset()  # type: ignore[union-attr]
+
+        def _evaluate() -> float:
+            with torch.inference_mode():
+                if met.fn is not None:
+                    out = torch.cat([forward(b) for b in range(len(bounds))])
+                    return float(met.fn(out, y))
+                total = None
+                for b, (s, e) in enumerate(bounds):
+                    part = met.batch(forward(b).unsqueeze(0), y[s:e])
+                    total = part if total is None else total + part
+                return met.finish(total, n, n_elems)[0]
 
         def eval_many(rate: float, ds: list[int]) -> list[float]:
             return _eval_batched(model, session, rate, ds, seed, x, y, bounds, met, n, n_elems)  # type: ignore[arg-type]
@@ -378,9 +464,11 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
 
         rows = []
         evaluations = 0
+        draws_per_rate = []
+        adaptive = ci_width is not None or margin is not None
         for rate in rate_list:
             values: list[float] = []
-            target = draws
+            target = draws if campaign is None else campaign.draws[camp_index[rate]]
             while True:
                 while len(values) < target:
                     if rate == 0.0 and values:  # deterministic at rate 0: replicate
@@ -397,14 +485,17 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
                         evaluations += 1
                     if bar is not None:
                         bar.update(step)
-                if ci_width is None or len(values) >= max_draws:  # type: ignore[operator]
+                if not adaptive or len(values) >= max_draws:  # type: ignore[operator]
                     break
-                if mean_ci(values)["ci_halfwidth"] < ci_width / 2.0:
+                if ci_width is not None and mean_ci(values)["ci_halfwidth"] < ci_width / 2.0:
+                    break
+                if margin is not None and mean_ci(values, confidence)["ci_halfwidth"] <= margin:
                     break
                 target = min(max_draws, len(values) + batch_draws)  # type: ignore[type-var]
                 if bar is not None:
                     bar.total += target - len(values)
             rows.extend((rate, d, v) for d, v in enumerate(values))
+            draws_per_rate.append(len(values))
         info = {
             "seconds": time.perf_counter() - t0,
             "evaluations": evaluations,
@@ -415,7 +506,13 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
             "channels_last": use_cl,
             "device": str(device),
             "layers": [name for name, _ in session.layers],
+            "draws_per_rate": draws_per_rate,
         }
+        if recorded is not None:  # rate 0 is replicated, not redrawn: record its draws as empty
+            for i, k in enumerate(draws_per_rate):
+                recorded.draws[i] = k
+                for d in range(k):
+                    recorded.sites.setdefault((i, d), {})
     finally:
         if bar is not None:
             bar.close()
@@ -428,7 +525,8 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
             for m, mode in modes:
                 m.training = mode
     table = pd.DataFrame(rows, columns=["rate", "draw", met.name])
-    return SweepResult(table=table, metric=met.name, fault=repr(fault), seed=seed, info=info)
+    return SweepResult(table=table, metric=met.name, fault=repr(fault), seed=seed, info=info, confidence=confidence,
+                       margin=margin, campaign=recorded)
 
 
 def _eval_batched(model: nn.Module, session: FaultSession, rate: float, ds: list[int], seed: int, x: torch.Tensor,

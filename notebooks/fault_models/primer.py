@@ -125,6 +125,41 @@ report.figure(fm.plot_permanence(perm), "permanence",
 fm.summarize(perm, by="mode").pivot(index="rate", columns="mode", values=["mean", "std"]).mul(100).round(2)
 
 # %% [markdown]
+# ## How many faulty instances does a point need?
+# Every point above is a mean over random faulty instances, so it carries a
+# sampling error: its **margin** is the half-width of its 95 % confidence
+# interval, $t_{0.975,\,n-1}\, s/\sqrt{n}$ for $n$ instances whose accuracies
+# spread with standard deviation $s$. A margin is *met* when that half-width is
+# at most the target (here 1 point of accuracy). The spread $s$ differs a lot
+# between rates, so a fixed number of draws is too many where instances agree
+# (low rates) and too few where they differ (where the curve falls). With
+# `sweep(..., margin=0.01)` the engine starts from the profile's draws, adds
+# one draw at a time to each rate until the margin is met, and stops at a cap
+# (here 4 × the pilot); the summary reports the achieved half-width and
+# whether the target was met. Filled markers met it; hollow ones hit the cap
+# first (raise the cap or accept the wider interval shown by the bar).
+
+# %%
+margins = fm.margin_sweeps(cfg)
+report.figure(fm.plot_margins(margins), "margins",
+              "Adaptive sweeps with a target margin of 1 point (95% interval). Left: mean accuracy with its "
+              "interval; filled markers met the margin, hollow ones reached the cap first. Right: the draws "
+              "each point needed. Look at where the draws go: to the rates where faulty instances differ most.")
+fm.margin_table(margins)
+
+# %% [markdown]
+# Injecting single faults (one flipped bit per run) is the other classic
+# campaign: the question is then which fraction of all possible faults is
+# harmful, a proportion over a finite population of $N$ fault sites (every bit
+# of every weight). Leveugle et al. (DATE 2009) give the number of injections
+# for a margin $e$ at confidence $t$: $n = N / (1 + e^2 (N-1) / (t^2 p (1-p)))$
+# with $p = 0.5$ the worst case (`ftlib.faults.sample_size`). A tiny fraction
+# of the population suffices unless the margin is very small:
+
+# %%
+fm.bit_sample_sizes(cfg)
+
+# %% [markdown]
 # ## Using the fault engine in your own code
 # One faulty instance, reversibly (the clean weights come back, even after an
 # exception):
@@ -143,8 +178,11 @@ fm.summarize(perm, by="mode").pivot(index="rate", columns="mode", values=["mean"
 # res.summary          # rate, n, mean, std, ci_low, ci_high, ci_halfwidth
 # ```
 #
-# `sweep(..., ci_width=0.01)` keeps adding draws per rate until the interval is
-# narrower than 1 point of accuracy. The API reference lists every option.
+# `sweep(..., margin=0.01)` keeps adding draws per rate until the 95 % interval
+# is within ±1 point of accuracy (see above); `record=True` keeps the faulty
+# sites of every draw as `res.campaign`, which `res.campaign.save("c.npz")`
+# writes and `sweep(model, None, None, (x, y), campaign=Campaign.load("c.npz"))`
+# replays exactly. The API reference lists every option.
 
 # %% [markdown]
 # ## How fast is it?
