@@ -10,6 +10,7 @@ model                                         paper                          def
 ``ConditionallyUniform(value_range=...)``     computation_failures, Sec. IV  transient (per scalar)
 ``Erasure()``                                 computation_failures, Sec. IV  transient (per scalar)
 ``SpikeFault("HSF"|"NASF", layers)``          snn_patterns, Sec. 4           permanent only
+``PopulationSpikeFault("HSF"|"NASF", sites)``  snn_patterns (authors' code)   permanent only
 ``BitFlip(format="float32"|"int8")``          memory soft errors (BER)       permanent
 ============================================  =============================  ==========================
 
@@ -43,7 +44,7 @@ from .models import (
 )
 from .catalog import CATALOG, FAULT_NAMES, by_name
 from .selection import ACTIVATION_LAYERS, CONV_LAYERS, WEIGHT_LAYERS, select_layers
-from .spiking import force_spikes, spike_fault_mask
+from .spiking import PopulationSpikeFault, force_spikes, spike_fault_mask
 from .stats import mean_ci, one_sided, paired_draws, paired_t, summarize, t_quantile
 from .sweep import SweepResult, sequential_stages, sweep
 
@@ -53,7 +54,7 @@ FAULT_NAMES = FAULT_NAMES
 
 __all__ = [
     "FaultModel", "ParameterFault", "ActivationFault", "Hit",
-    "StuckAtZero", "BernoulliCrash", "ConditionallyUniform", "Erasure", "SpikeFault", "HSF", "NASF", "BitFlip",
+    "StuckAtZero", "BernoulliCrash", "ConditionallyUniform", "Erasure", "SpikeFault", "PopulationSpikeFault", "HSF", "NASF", "BitFlip",
     "inject", "Injection", "FaultSession",
     "sweep", "SweepResult", "sequential_stages",
     "flip_bits", "flip_bits_", "quantize_int8", "dequantize_int8",

@@ -157,8 +157,13 @@ class FaultSession:
                     for i, (_, module, _) in enumerate(self.entries):
                         self._handles.append(module.register_forward_pre_hook(self._transient_param_hook(i, rate, generator, inj)))
             else:
+                joint = None
+                if hasattr(self.fault, "draw_population"):  # one fault set over several layers (PopulationSpikeFault)
+                    joint = self.fault.draw_population(rate, generator)  # type: ignore[attr-defined]
+                    inj.activation_masks.update({n: m for n, m in joint.items() if n in self.fault.apply_to})
                 for name, module in self.layers:
-                    self._handles.append(module.register_forward_hook(self._activation_hook(name, rate, generator, inj)))
+                    self._handles.append(module.register_forward_hook(
+                        self._activation_hook(name, rate, generator, inj, joint)))
         except BaseException:
             self.reset()
             raise
@@ -201,11 +206,13 @@ class FaultSession:
             self._corrupt(i, rate, gen, inj)
         return hook
 
-    def _activation_hook(self, name: str, rate: float, gen, inj: Injection):
+    def _activation_hook(self, name: str, rate: float, gen, inj: Injection, joint: dict | None = None):
         fault: ActivationFault = self.fault  # type: ignore[assignment]
         state: dict[str, object] = {}
 
         def hook(module, args, output):
+            if joint is not None:  # a population fault: the fault set was drawn once for all its layers
+                return fault.apply_site(name, output, joint[name])  # type: ignore[attr-defined]
             target = output
             if isinstance(output, (tuple, list)):
                 if fault.output_index is None:
