@@ -223,7 +223,11 @@ SNN_PATTERNS_SETTINGS: dict[str, Any] = {"source": "fault_tolerant.py, commit 19
     "keep_rule": {"iterations": 20, "step": "x + 0.1 * sign(grad_ff - grad_ft)", "checks": 5,
                   "reps_per_check": 20, "min_checks": 4,
                   "condition": "fault-free != faulty and fault-free correct",
-                  "hotelling_t2": "defined, never called"}}
+                  "hotelling_t2": "defined, never called"},
+    "saved_model": "the epoch with the best validation accuracy (20 % of the training split held out)",
+    "convergence_stop": "a fresh model on the data plus the stored patterns; after every epoch the mean accuracy "
+                        "over the 10 fault sets that graded the previous model; stop at the first epoch reaching "
+                        "the previous model's"}
 """The settings that produced snn_patterns' Tables 3-8: facts of the authors' public script
 ``fault_tolerant.py`` (GitHub samsam779/Fault-tolerant_Training_with_Adversarial_Attack_Patterns, commit
 191a87b; ``shared/data/snn_patterns_authors/PROVENANCE.md``). Table 2's "time window 20" is the 20 iterations

@@ -415,6 +415,60 @@ def compare_claims(report, df: pd.DataFrame, where: str = "") -> dict:
     return facts
 
 
+def decomposition(s, store: Store | None = None) -> pd.DataFrame:
+    """Our trained models of Table 4 under the authors' fault sets at the largest ratio of each fault model,
+    applied to the input pixels only, the hidden neurons only, and both (the same fault sets: paired).
+    Columns ``fault``, ``ratio``, ``model``, ``population``, ``instance``, ``accuracy``. Needs
+    ``variant="authors"`` (the paper-text fault model has no input faults)."""
+    from ..training_snn import POPULATIONS
+
+    if s.variant != "authors":
+        raise ValueError("decomposition: the input/hidden split needs variant='authors'")
+    store = store or Store()
+    x, y = test_set(s)
+    frames = []
+    for kind, ratios in (("HSF", s.hsf_ratios), ("NASF", s.nasf_ratios)):
+        r = max(ratios)
+        for label, t in trained_models(s, kind, store).items():
+            for pop in POPULATIONS:
+                key = {"train": t.config.key(), "fault": kind, "ratio": float(r), "instances": s.fault_instances,
+                       "data": _data_id(s)}
+                if pop != "both":
+                    key["population"] = pop
+                accs = store.cached_result("eval_snn_faulty", key, lambda: faulty_accuracies(
+                    t.model, kind, r, x, y, s.fault_instances, s.test_reps, s.seed, s.variant, pop), code=SNN_CODE)
+                frames.append(pd.DataFrame({"fault": kind, "ratio": float(r), "model": label, "population": pop,
+                                            "instance": range(len(accs)), "accuracy": accs}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def decomposition_table(dec: pd.DataFrame) -> pd.DataFrame:
+    """Per fault model and model: mean accuracy ± 95 % half-width with faults on the inputs only, the hidden
+    neurons only, and both."""
+    rows = []
+    for (kind, r, label), g in dec.groupby(["fault", "ratio", "model"], sort=False):
+        row = {"fault": kind, "ratio": r, "model": label}
+        for pop in POPULATIONS:
+            ci = faults.mean_ci(g[g.population == pop]["accuracy"].to_numpy())
+            row[pop] = f"{ci['mean']:.3f} ± {ci['ci_halfwidth']:.3f}"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(["fault", "ratio", "model"])
+
+
+def proposed_vs_previous(dec: pd.DataFrame) -> pd.DataFrame:
+    """Proposed − previous (same FIR), paired over the fault sets, per fault model, FIR and population:
+    mean difference, 95 % interval, two-sided p (paired t)."""
+    rows = []
+    for (kind, r), g in dec.groupby(["fault", "ratio"], sort=False):
+        for fir in FIRS:
+            for pop in POPULATIONS:
+                q = g[g.population == pop].pivot(index="instance", columns="model", values="accuracy")
+                pt = faults.paired_t(q[f"proposed FIR {fir:g}"], q[f"previous FIR {fir:g}"])
+                rows.append({"fault": kind, "ratio": r, "FIR": fir, "population": pop, "difference": pt["mean"],
+                             "ci_low": pt["ci_low"], "ci_high": pt["ci_high"], "p": pt["p_value"], "n": pt["n"]})
+    return pd.DataFrame(rows)
+
+
 # --- Section 4.C: convergence ---------------------------------------------------------------------------
 
 def convergence_table(s, kind: str, fir: float, store: Store | None = None) -> pd.DataFrame:

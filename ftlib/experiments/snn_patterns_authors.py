@@ -102,19 +102,18 @@ def clean_accuracies(s, name: str, store: Store | None = None) -> list[float]:
 
 
 def fault_free_table(s, store: Store | None = None) -> pd.DataFrame:
-    """Table 3 from the authors' checkpoints: mean ± 95 % half-width over stochastic passes, paper beside."""
+    """Table 3 from the authors' checkpoints: mean ± 95 % half-width over stochastic passes, paper beside
+    (both baseline files, HSF and NASF, against the paper's one baseline)."""
     ref = get("SNN-T3").values
     rows = []
     for (kind, label), name in snn_authors.TABLE_MODELS.items():
-        if label == "baseline" and kind == "NASF":
-            continue
         ci = faults.mean_ci(clean_accuracies(s, name, store))
         if label == "baseline":
             paper = ref["baseline"]
         else:
             method, _, fir = label.split()
             paper = ref[f"fir{fir}"][f"{method} {kind}"]
-        rows.append({"fault": "—" if label == "baseline" else kind, "model": label, "file": name,
+        rows.append({"fault": kind, "model": label, "file": name,
                      "paper": paper, "ours": ci["mean"], "ci95": ci["ci_halfwidth"]})
     return pd.DataFrame(rows)
 
@@ -166,31 +165,8 @@ def decomposition(s, store: Store | None = None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def decomposition_table(dec: pd.DataFrame) -> pd.DataFrame:
-    """Per fault model and model: mean accuracy ± 95 % half-width with faults on the inputs only, the hidden
-    neurons only, and both."""
-    rows = []
-    for (kind, r, label), g in dec.groupby(["fault", "ratio", "model"], sort=False):
-        row = {"fault": kind, "ratio": r, "model": label}
-        for pop in POPULATIONS:
-            ci = faults.mean_ci(g[g.population == pop]["accuracy"].to_numpy())
-            row[pop] = f"{ci['mean']:.3f} ± {ci['ci_halfwidth']:.3f}"
-        rows.append(row)
-    return pd.DataFrame(rows).set_index(["fault", "ratio", "model"])
-
-
-def proposed_vs_previous(dec: pd.DataFrame) -> pd.DataFrame:
-    """Proposed − previous (same FIR), paired over the fault sets, per fault model, FIR and population:
-    mean difference, 95 % interval, two-sided p (paired t)."""
-    rows = []
-    for (kind, r), g in dec.groupby(["fault", "ratio"], sort=False):
-        for fir in snnp.FIRS:
-            for pop in POPULATIONS:
-                q = g[g.population == pop].pivot(index="instance", columns="model", values="accuracy")
-                pt = faults.paired_t(q[f"proposed FIR {fir:g}"], q[f"previous FIR {fir:g}"])
-                rows.append({"fault": kind, "ratio": r, "FIR": fir, "population": pop, "difference": pt["mean"],
-                             "ci_low": pt["ci_low"], "ci_high": pt["ci_high"], "p": pt["p_value"], "n": pt["n"]})
-    return pd.DataFrame(rows)
+decomposition_table = snnp.decomposition_table
+proposed_vs_previous = snnp.proposed_vs_previous
 
 
 def compare(report, clean: pd.DataFrame, df_authors: pd.DataFrame, df_text: pd.DataFrame) -> dict:
