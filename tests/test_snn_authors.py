@@ -178,3 +178,27 @@ def test_interval_rule_fails_under_its_null_and_passes_under_the_alternative():
 def test_table_models_name_known_files():
     assert len(snn_authors.TABLE_MODELS) == 10
     assert all(f in snn_authors.FILES for f in snn_authors.TABLE_MODELS.values())
+
+
+def test_authors_keep_rule_keeps_only_perturbed_images_that_pass_4_of_5_checks():
+    from ftlib.training_snn import GenConfig, gen_pattern_authors
+
+    torch.manual_seed(0)
+    m = models.build("snn_mlp", variant="authors", num_steps=4).eval()
+    x = _images(16, seed=2)
+    y = m(x).argmax(1)  # labels the fault-free net gets right (mostly)
+    g = GenConfig(n_steps=4, check_time=5, k_diff=4, m_patterns=50, eps=0.1, batch_size=16, reps=2)
+    px, py, st = gen_pattern_authors(m, x, y, spike_fault("NASF", "authors"), 0.3, g, torch.Generator().manual_seed(0))
+    assert st["batches"] == 1 and st["patterns"] == len(px) == len(py)
+    assert all(1 <= s <= 3 for s in st["steps_needed"])  # never an unperturbed image (step 0)
+    assert float(px.min()) >= 0.0 and float(px.max()) <= 1.0
+
+
+def test_variant_is_part_of_the_training_cache_key():
+    from ftlib.training_snn import SNNTrainConfig
+
+    a = SNNTrainConfig(method="previous", epochs=2, fir=0.05, variant="authors")
+    b = SNNTrainConfig(method="previous", epochs=2, fir=0.05, variant="paper-text")
+    assert a.key() != b.key()
+    assert isinstance(a.build()[2], AuthorsLIF) and not isinstance(b.build()[2], AuthorsLIF)
+    assert a.build()[1].bias is None and b.build()[1].bias is not None
