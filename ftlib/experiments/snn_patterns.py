@@ -240,7 +240,7 @@ def compare_algorithm(report, demo: dict) -> None:
     """SNN-A1: the generated patterns separate the faulty from the fault-free model more often than their sources."""
     holds = len(demo["patterns"]) > 0 and demo["diff_patterns"] > demo["diff_source"]
     report.qualitative("SNN-A1", "gen_pattern yields patterns on which faulty and fault-free outputs differ",
-                       "patterns kept when they differ > K of check_time inferences",
+                       "patterns kept when faulty and fault-free predictions differ in K = 4 of 5 checks",
                        f"{len(demo['patterns'])} of {len(demo['x'])} images kept; predictions differ in "
                        f"{100 * demo['diff_source']:.1f} % of inferences on the sources, "
                        f"{100 * demo['diff_patterns']:.1f} % on the patterns (fresh inferences)", holds)

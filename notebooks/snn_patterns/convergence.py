@@ -16,14 +16,18 @@
 # patterns ("proposed w/o pattern generation") and counts the epochs it needs
 # to reach the accuracy under faults that the previous method has after all
 # its epochs. Time reduction ratio = (previous − w/o generation) / previous.
+# The stopping rule is the authors' script's: a fresh model, after every epoch
+# its mean accuracy over the same fault sets that graded the previous model,
+# stopped at the first epoch that reaches the previous model's. The models are
+# trained in the configuration `variant` (default: the authors').
 #
 # All times below are **CPU seconds measured in this run on this machine**
 # (`time.process_time`, training steps only, evaluation excluded); we compare
 # the ratios and epoch counts, not the paper's absolute seconds. CPU seconds
 # are noisy when other processes share the cores (OpenMP threads spin while
 # they wait), so beside the measured time reduction we give the **work
-# reduction**: the share of training images (each through a fault-free and a
-# faulty forward pass, in both methods) that the run without generation saves.
+# reduction**: the share of training images (each through the same forward
+# passes in both methods) that the run without generation saves.
 # It is what the time ratio measures on a quiet machine, and the verdicts use
 # it; the measured ratio is in each verdict's note.
 
