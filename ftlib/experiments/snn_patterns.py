@@ -37,8 +37,8 @@ from ..params import Param
 from ..reference import get
 from ..sections import Section
 from ..store import Store
-from ..training_snn import (SNN_CODE, GenConfig, SNNTrainConfig, SNNTrained, accuracy, faulty_accuracies,
-                            gen_pattern, gen_pattern_authors, spike_fault, train_snn)
+from ..training_snn import (POPULATIONS, SNN_CODE, GenConfig, SNNTrainConfig, SNNTrained, accuracy,
+                            faulty_accuracies, gen_pattern, gen_pattern_authors, spike_fault, train_snn)
 
 FIRS = (0.03, 0.05)
 """The fault injection ratios of the paper's fault-aware models."""
@@ -420,8 +420,6 @@ def decomposition(s, store: Store | None = None) -> pd.DataFrame:
     applied to the input pixels only, the hidden neurons only, and both (the same fault sets: paired).
     Columns ``fault``, ``ratio``, ``model``, ``population``, ``instance``, ``accuracy``. Needs
     ``variant="authors"`` (the paper-text fault model has no input faults)."""
-    from ..training_snn import POPULATIONS
-
     if s.variant != "authors":
         raise ValueError("decomposition: the input/hidden split needs variant='authors'")
     store = store or Store()
