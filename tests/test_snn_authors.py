@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ftlib import faults, models
+from ftlib import faults, models, sections  # noqa: F401  (sections first: it registers every section)
 from ftlib.errors import DatasetCorruptError, DatasetNotFoundError
 from ftlib.experiments import snn_patterns_authors as sa
 from ftlib.models import snn_authors
