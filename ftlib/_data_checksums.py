@@ -74,3 +74,31 @@ CIFAR10_PICKLE_MD5: dict[str, str] = {
 
 #: md5 of the official CIFAR-10 archive ``cifar-10-python.tar.gz``.
 CIFAR10_ARCHIVE_MD5: str = "c58f30108f718f92721af3b95e74349a"
+
+#: sha256 of the snn_patterns authors' trained checkpoints (GitHub
+#: ``samsam779/Fault-tolerant_Training_with_Adversarial_Attack_Patterns``, commit
+#: 191a87ba872e2970590541a776ba89d898780784, folder ``models/``), from
+#: ``snn_patterns_authors/PROVENANCE.md`` of the shared data folder (whole files, not decompressed).
+SNN_AUTHORS_SHA256: dict[str, str] = {
+    "model_HSF.ckpt": "6cbc783f001748fffcda39e5dd10ef0ca67c49a8c71029b7803e098f250e4b6b",
+    "model_HSF_0.03.ckpt": "2c8e9a1ffe70af1e68ce1c9147937c83576aca0adb136ac8ad1a66a2c63b9d3a",
+    "model_NASF.ckpt": "edd70e533145d1100aa6b0e489a9aa532672f784ad5a746f61a1aff668d06358",
+    "model_NASF_0.03.ckpt": "4902ffec76a0cbf966d36a37bb81db8912931331a6bfca83232ea9cbc160cc04",
+    "model_NASF_bad.ckpt": "cf341f4b0e715c27f160bcc5d0a171bfd8607b4cc33080fab1511808bdfb617c",
+    "model_SWF.ckpt": "a94f12ecd378090f7a54203480fbf0b825c5ee867835cfc6978649bb1773b4fd",
+    "model_faultfree_HSF.ckpt": "3720e08e78bf9fecd8a3968ec3733375eeeb04cc6097edc38a46d6751c7297ba",
+    "model_faultfree_HSF_0.03.ckpt": "15ca5fdd33d3b43d963693ff40657ade2d8ee4eee404aacf4a11aba3f2fb6e4a",
+    "model_faultfree_NASF.ckpt": "76aee7d6e3eebbdb8b0c07ae36b5e1f28b1440b1a016b6ac67a403748e5cd463",
+    "model_faultfree_NASF_0.03.ckpt": "76aee7d6e3eebbdb8b0c07ae36b5e1f28b1440b1a016b6ac67a403748e5cd463",
+    "model_faultfree_NASF_bad.ckpt": "76aee7d6e3eebbdb8b0c07ae36b5e1f28b1440b1a016b6ac67a403748e5cd463",
+    "model_faultfree_SWF.ckpt": "a3668a9d7b5e899e0cdc2431d93b559944264b09ce8c2ee986d7d2512611d951",
+    "model_our_mothod_HSF.ckpt": "b44b4eb33d730521a50b8ebebe7723f88fb2181adba10b09a86b4c57976d741b",
+    "model_our_mothod_HSF_0.03.ckpt": "6e0c107e37b4adbf5fba1b7ff622c7a9cff30d59c12cb0842590dc4cc83381ca",
+    "model_our_mothod_HSF_again.ckpt": "a9aaf274c3181b34b7a9c5d2d4a93d280f83f59ae54649fb0b20d20b8ef374ca",
+    "model_our_mothod_NASF.ckpt": "5bbde57cb521bd6af92d4877a4adaadca3f8f4cf05e1550f538cb1e4f9b5aed1",
+    "model_our_mothod_NASF_0.03.ckpt": "498ac7afe5b56c1290f59b11f16432b5e43cd1729800f097f3969cc90b460b50",
+    "model_our_mothod_NASF_again.ckpt": "9ed0802ccffcf19d46dfbb6b7c8fefa9b82bb0d873bae04d3175ad1bec0c3e34",
+    "model_our_mothod_NASF_bad.ckpt": "b5af2aa9d9ef7899daadfedf07489c4be9794105fe4a1e039e16b874815c9cc0",
+    "model_our_mothod_NASF_watch.ckpt": "80863a0637abd49aff322d0e1e5da01ec3f4fcd0e02fa300c9e4d6c84a94329d",
+    "model_our_mothod_SWF.ckpt": "217b804b69497a1cf18905ea9a10968e8be05ddcddea02e046dce2f31e273314",
+}

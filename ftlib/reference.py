@@ -212,6 +212,29 @@ _REFS += [
 REFERENCES: dict[str, Reference] = {r.id: r for r in _REFS}
 
 
+SNN_PATTERNS_SETTINGS: dict[str, Any] = {"source": "fault_tolerant.py, commit 191a87ba872e2970590541a776ba89d898780784",
+    "num_steps": 10, "neuron": "mem = 0.2*mem*(1-spike) + W x; spike if mem > 0.5; rect surrogate (0, 1); "
+                    "no bias",
+    "fault_population": {"inputs": 784, "hidden": 128, "output": 0, "count": "int(912 * ratio)"},
+    "hsf": "spike probability (pixel) or input current (hidden) x 0.1",
+    "nasf": "spikes at every step (pixel probability 1; hidden current factor 0 + offset 5)",
+    "evaluation": {"fault_sets": 10, "test_images": 10_000, "passes_per_set": 1},
+    "previous_training": "a new fault set every batch; cross-entropy of the faulty pass only",
+    "keep_rule": {"iterations": 20, "step": "x + 0.1 * sign(grad_ff - grad_ft)", "checks": 5,
+                  "reps_per_check": 20, "min_checks": 4,
+                  "condition": "fault-free != faulty and fault-free correct",
+                  "hotelling_t2": "defined, never called"},
+    "saved_model": "the epoch with the best validation accuracy (20 % of the training split held out)",
+    "convergence_stop": "a fresh model on the data plus the stored patterns; after every epoch the mean accuracy "
+                        "over the 10 fault sets that graded the previous model; stop at the first epoch reaching "
+                        "the previous model's"}
+"""The settings that produced snn_patterns' Tables 3-8: facts of the authors' public script
+``fault_tolerant.py`` (GitHub samsam779/Fault-tolerant_Training_with_Adversarial_Attack_Patterns, commit
+191a87b; ``shared/data/snn_patterns_authors/PROVENANCE.md``). Table 2's "time window 20" is the 20 iterations
+of pattern generation and its "test repetition 20" the repetitions averaged per check, not the simulation
+window (10 steps) nor the evaluation (one pass per fault set)."""
+
+
 def get(id_: str) -> Reference:
     """The reference entry for checklist id ``id_`` (KeyError with the known ids otherwise)."""
     try:

@@ -5,9 +5,9 @@ One loop body (:func:`train_snn`) for the four methods of the paper:
 
 - ``"baseline"``: cross-entropy on the fault-free output;
 - ``"previous"`` (fault-aware training of [5], Section 3B): for each batch,
-  fault-free inference, inject a fresh faulty instance at the fault
-  injection ratio (FIR), faulty inference, loss = CE(fault-free) + CE(faulty),
-  update, restore;
+  inject a fresh faulty instance at the fault injection ratio (FIR), faulty
+  inference, update, restore; the loss is CE(faulty) in the ``"authors"``
+  variant (their script) and CE(fault-free) + CE(faulty) in ``"paper-text"``;
 - ``"proposed"``: ``"previous"`` plus, after every epoch but the last,
   :func:`gen_pattern` (Algorithm 1) adds at most M new patterns to the
   training set (19 × 100 = 1,900 after 20 epochs, Section 4A);
@@ -19,8 +19,15 @@ One loop body (:func:`train_snn`) for the four methods of the paper:
 It reuses the per-epoch seeding and progress helper of :mod:`ftlib.epochs` and
 :mod:`ftlib.store` (cache entry per configuration, per-epoch checkpoints: an
 interrupted run resumes from its last completed epoch). Faults come from the
-shared engine: :class:`ftlib.faults.SpikeFault` on the hidden LIF layer,
-applied with :func:`ftlib.faults.inject`.
+shared engine, applied with :func:`ftlib.faults.inject`: in the ``"authors"``
+variant :class:`ftlib.faults.PopulationSpikeFault` over the 784 input pixels
+and 128 hidden neurons (:func:`spike_fault`), in ``"paper-text"``
+:class:`ftlib.faults.SpikeFault` on the hidden LIF layer's spikes.
+
+Variants (``SNNTrainConfig.variant``, :data:`ftlib.models.snn_patterns.VARIANTS`):
+``"authors"`` is what the authors' public script did (neuron, fault population,
+loss, keep rule of the pattern generation); ``"paper-text"`` our earlier reading
+of the paper's text.
 
 Timing: the history records, per epoch, the seconds spent training
 (``train_s``) and generating patterns (``gen_s``), measured with
@@ -39,7 +46,7 @@ import torch.nn.functional as F
 
 from . import data, faults, models
 from .errors import ParameterError
-from .models.snn_patterns import HIDDEN_LAYER
+from .models.snn_patterns import CURRENT_LAYER, HIDDEN_LAYER, PIXEL_LAYER, VARIANTS
 from .store import Store
 from .epochs import epoch_seed as _epoch_seed
 from .epochs import progress as _progress
@@ -49,6 +56,10 @@ SNN_CODE = ("training_snn.py", "epochs.py", "models", "data.py", "_data_checksum
 
 METHODS = ("baseline", "previous", "proposed", "replay")
 DATASET = "mnist"
+POPULATIONS = ("both", "inputs", "hidden")
+"""The authors' fault population (784 pixels + 128 hidden neurons, one draw) and its two restrictions."""
+AUTHORS_SITES = ((PIXEL_LAYER, "probability", 784), (CURRENT_LAYER, "current", 128))
+"""The 912 fault candidates of the authors' script: the input pixels' spike probabilities, the hidden currents."""
 
 
 @dataclass(frozen=True)
@@ -69,12 +80,14 @@ class GenConfig:
     eps: float = 0.05
     max_batches: int = 0
     batch_size: int = 64
+    reps: int = 1
 
     def __post_init__(self):
-        if self.n_steps < 1 or self.check_time < 1 or self.m_patterns < 1 or self.eps <= 0 or self.batch_size < 1:
+        if (self.n_steps < 1 or self.check_time < 1 or self.m_patterns < 1 or self.eps <= 0 or self.batch_size < 1
+                or self.reps < 1):
             raise ParameterError(f"invalid pattern-generation settings: {self}")
-        if not 0 <= self.k_diff < self.check_time:
-            raise ParameterError(f"k_diff must be in [0, check_time), got {self.k_diff} (check_time {self.check_time})")
+        if not 0 <= self.k_diff <= self.check_time:
+            raise ParameterError(f"k_diff must be in [0, check_time], got {self.k_diff} (check_time {self.check_time})")
 
 
 @dataclass(frozen=True)
@@ -97,8 +110,11 @@ class SNNTrainConfig:
     seed: int = 0
     arch_kwargs: dict = field(default_factory=dict)
     gen: GenConfig = field(default_factory=GenConfig)
+    variant: str = "paper-text"
 
     def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ParameterError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
         if self.method not in METHODS:
             raise ParameterError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if self.fault not in ("HSF", "NASF"):
@@ -106,6 +122,10 @@ class SNNTrainConfig:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.n_train < 1:
             raise ParameterError(f"invalid SNN training configuration: {self}")
         faults.models.check_rate(self.fir, "fir")
+
+    def build(self) -> nn.Sequential:
+        """A fresh (randomly initialised) network of this configuration's variant."""
+        return models.build("snn_mlp", variant=self.variant, **self.arch_kwargs)
 
     def key(self) -> dict:
         """The cache key: the baseline ignores fault, FIR and pattern settings; only
@@ -143,13 +163,28 @@ class SNNTrained:
         """A copy of the model after ``epoch`` (1-based; replay runs only)."""
         if not self.epoch_states:
             raise ParameterError("model_at: only replay runs keep the model of every epoch")
-        m = models.build("snn_mlp", **self.config.arch_kwargs)
+        m = self.config.build()
         m.load_state_dict(self.epoch_states[epoch - 1])
         return m.eval()
 
 
-def spike_fault(kind: str) -> faults.SpikeFault:
-    """The HSF/NASF fault model on the hidden LIF layer of ``snn_mlp``."""
+def spike_fault(kind: str, variant: str = "paper-text", population: str = "both") -> faults.FaultModel:
+    """The HSF/NASF fault model of ``variant`` on ``snn_mlp``.
+
+    ``"authors"``: :class:`~ftlib.faults.PopulationSpikeFault` over the 784 input pixels and the 128 hidden
+    neurons (``int(912 · ratio)`` of them; HSF × 0.1, NASF always spikes); ``population`` ``"inputs"`` or
+    ``"hidden"`` applies only that part of the same fault set. ``"paper-text"``:
+    :class:`~ftlib.faults.SpikeFault` on the hidden LIF layer's spikes (``round(128 · ratio)`` neurons forced
+    to 0 or 1; ``population`` must be ``"hidden"`` or ``"both"``)."""
+    if population not in POPULATIONS:
+        raise ParameterError(f"population must be one of {', '.join(POPULATIONS)}, got {population!r}")
+    if variant == "authors":
+        apply_to = {"both": None, "inputs": (PIXEL_LAYER,), "hidden": (CURRENT_LAYER,)}[population]
+        return faults.PopulationSpikeFault(kind, AUTHORS_SITES, apply_to=apply_to)
+    if variant != "paper-text":
+        raise ParameterError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    if population == "inputs":
+        raise ParameterError("the paper-text fault model has no input faults (population 'hidden' or 'both')")
     return faults.SpikeFault(kind, HIDDEN_LAYER)
 
 
@@ -227,6 +262,73 @@ def gen_pattern(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, fault: f
     return px, py, stats
 
 
+def gen_pattern_authors(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, fault: faults.FaultModel,
+                        fir: float, g: GenConfig,
+                        generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """Algorithm 1 with the keep rule and the step of the authors' script (``gen_pattern`` of
+    ``fault_tolerant.py``; facts in ``shared/data/snn_patterns_authors/PROVENANCE.md``).
+
+    For each batch (random order; a fresh fault set at ``fir`` per batch), for ``g.n_steps`` iterations
+    (Table 2's "time window" 20): ``g.check_time`` checks, each comparing the argmax of the fault-free and of
+    the faulty output averaged over ``g.reps`` stochastic repetitions (theirs: 5 checks of 20); an image is
+    *kept* when at least ``g.k_diff`` (4) checks show a faulty prediction ≠ fault-free one **and** a correct
+    fault-free one. An image that already passes before any perturbation is marked and not kept (it is not
+    a new pattern). Then every image not yet marked moves by ``g.eps`` (0.1) · sign(∇_ff − ∇_ft), the
+    gradients of Σ(ff − ft)² with respect to the fault-free and the faulty copy of the input, clipped to
+    [0, 1]. Stops after ``g.m_patterns`` patterns or ``g.max_batches`` batches. The Hotelling T² test in the
+    script is never called and is not used here. Shapes and returns as :func:`gen_pattern`.
+    """
+    was_training = model.training
+    model.eval()
+    order = torch.randperm(len(x), generator=generator)
+    kept_x, kept_y, steps_needed = [], [], []
+    n_kept, n_batches = 0, 0
+    shape1 = [1] * (x.dim() - 1)
+    try:
+        for i in range(0, len(x), g.batch_size):
+            if n_kept >= g.m_patterns or (g.max_batches and n_batches >= g.max_batches):
+                break
+            n_batches += 1
+            idx = order[i:i + g.batch_size]
+            pat, lab, b = x[idx].clone(), y[idx], len(idx)
+            marked = torch.zeros(b, dtype=torch.bool)
+            fault_seed = _draw_seed(generator)
+            for step in range(g.n_steps):
+                with torch.no_grad():
+                    hits = torch.zeros(b, dtype=torch.long)
+                    rep = pat.repeat(g.reps, *shape1)
+                    for _ in range(g.check_time):
+                        ff = model(rep).view(g.reps, b, -1).mean(0).argmax(-1)
+                        with faults.inject(model, fault, fir, seed=fault_seed):
+                            ft = model(rep).view(g.reps, b, -1).mean(0).argmax(-1)
+                        hits += ((ff != ft) & (ff == lab)).long()
+                good = (hits >= g.k_diff) & ~marked
+                if step > 0 and good.any():
+                    take = good.nonzero().flatten()[: g.m_patterns - n_kept]
+                    kept_x.append(pat[take].clone())
+                    kept_y.append(lab[take])
+                    steps_needed += [step] * len(take)
+                    n_kept += len(take)
+                marked |= good
+                if n_kept >= g.m_patterns or marked.all():
+                    break
+                p_ff = pat.detach().clone().requires_grad_(True)
+                p_ft = pat.detach().clone().requires_grad_(True)
+                out_ff = model(p_ff)
+                with faults.inject(model, fault, fir, seed=fault_seed):
+                    out_ft = model(p_ft)
+                g_ff, g_ft = torch.autograd.grad((out_ff - out_ft).pow(2).sum(), (p_ff, p_ft))
+                move = (~marked).view(-1, *shape1).to(pat.dtype)
+                pat = (pat + g.eps * (g_ff - g_ft).sign() * move).clamp(0.0, 1.0).detach()
+    finally:
+        model.train(was_training)
+    if kept_x:
+        px, py = torch.cat(kept_x), torch.cat(kept_y)
+    else:
+        px, py = x[:0].clone(), y[:0].clone()
+    return px, py, {"batches": n_batches, "patterns": int(len(py)), "steps_needed": steps_needed}
+
+
 def _train_data(cfg: SNNTrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     ds = data.load(DATASET, "train").subset(cfg.n_train, seed=cfg.seed)
     return ds.x, ds.y
@@ -250,7 +352,7 @@ def _cached(cfg: SNNTrainConfig, entry) -> SNNTrained | None:
     state, meta = entry.load_state(), entry.load_result()
     if state is None or meta is None:
         return None
-    return _from_state(models.build("snn_mlp", **cfg.arch_kwargs), cfg, state, meta["history"], True)
+    return _from_state(cfg.build(), cfg, state, meta["history"], True)
 
 
 def _fit(cfg: SNNTrainConfig, store: Store, entry) -> SNNTrained:
@@ -261,7 +363,7 @@ def _fit(cfg: SNNTrainConfig, store: Store, entry) -> SNNTrained:
         src = train_snn(proposed_of(cfg), store)
         extra_x, extra_y = src.patterns
     torch.manual_seed(cfg.seed)
-    model = models.build("snn_mlp", **cfg.arch_kwargs)
+    model = cfg.build()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history: list[dict] = []
     epoch_states: list[dict] = []
@@ -276,8 +378,10 @@ def _fit(cfg: SNNTrainConfig, store: Store, entry) -> SNNTrained:
             extra_x, extra_y = ckpt["patterns_x"], ckpt["patterns_y"]
         epoch_states = _unflatten_epochs(ckpt.get("epochs", {}))
 
-    fault = spike_fault(cfg.fault)
+    fault = spike_fault(cfg.fault, cfg.variant)
     fault_aware = cfg.method != "baseline"
+    faulty_only = cfg.variant == "authors"  # their "previous": the loss of the faulty pass only
+    generate = gen_pattern_authors if cfg.variant == "authors" else gen_pattern
     for epoch in range(start, cfg.epochs):
         x, y = torch.cat([x0, extra_x]), torch.cat([y0, extra_y])
         c0, w0 = time.process_time(), time.perf_counter()
@@ -289,7 +393,7 @@ def _fit(cfg: SNNTrainConfig, store: Store, entry) -> SNNTrained:
         for i in _progress(batches, len(batches), f"{cfg.method} epoch {epoch + 1}/{cfg.epochs}"):
             idx = order[i:i + cfg.batch_size]
             xb, yb = x[idx], y[idx]
-            loss = F.cross_entropy(model(xb), yb)
+            loss = 0.0 if fault_aware and faulty_only else F.cross_entropy(model(xb), yb)
             if fault_aware:
                 with faults.inject(model, fault, cfg.fir, seed=_draw_seed(gen)):
                     loss = loss + F.cross_entropy(model(xb), yb)
@@ -302,7 +406,7 @@ def _fit(cfg: SNNTrainConfig, store: Store, entry) -> SNNTrained:
         n_new = 0
         if cfg.method == "proposed" and epoch < cfg.epochs - 1:
             c1, w1 = time.process_time(), time.perf_counter()
-            px, py, st = gen_pattern(model, x0, y0, fault, cfg.fir, cfg.gen, gen)
+            px, py, st = generate(model, x0, y0, fault, cfg.fir, cfg.gen, gen)
             extra_x, extra_y = torch.cat([extra_x, px]), torch.cat([extra_y, py])
             n_new = st["patterns"]
             gen_cpu, gen_wall = time.process_time() - c1, time.perf_counter() - w1
@@ -327,7 +431,7 @@ def _fit(cfg: SNNTrainConfig, store: Store, entry) -> SNNTrained:
     entry.save_state(state)
     entry.save_result({"history": history})
     entry.drop_checkpoint()
-    return _from_state(models.build("snn_mlp", **cfg.arch_kwargs), cfg, state, history, False)
+    return _from_state(cfg.build(), cfg, state, history, False)
 
 
 def _flatten_epochs(states: list[dict]) -> dict[str, torch.Tensor]:
@@ -381,11 +485,15 @@ def fault_instance_seed(seed: int, instance: int) -> int:
 
 
 def faulty_accuracies(model: nn.Sequential, kind: str, ratio: float, x: torch.Tensor, y: torch.Tensor,
-                      instances: int, reps: int, seed: int) -> list[float]:
+                      instances: int, reps: int, seed: int, variant: str = "paper-text",
+                      population: str = "both") -> list[float]:
     """Accuracy of ``model`` under ``instances`` HSF/NASF fault instances at ``ratio`` (each the
-    mean over ``reps`` encodings). Instance ``i`` has the same fault locations for every model."""
+    mean over ``reps`` encodings) of the fault model :func:`spike_fault` ``(kind, variant, population)``.
+    Instance ``i`` has the same fault locations for every model (and, in the authors' variant, for every
+    population: "inputs" and "hidden" are the two parts of the "both" fault set)."""
     out = []
+    fault = spike_fault(kind, variant, population)
     for i in range(instances):
-        with faults.inject(model, spike_fault(kind), ratio, seed=fault_instance_seed(seed, i)):
+        with faults.inject(model, fault, ratio, seed=fault_instance_seed(seed, i)):
             out.append(accuracy(model, x, y, reps, seed + i))
     return out

@@ -50,7 +50,7 @@ from ..models.snn_patterns import HIDDEN_LAYER
 from ..params import Param, Settings
 from ..sections import Section
 from ..store import Store
-from ..training_snn import SNN_CODE, SNNTrained, train_snn
+from ..training_snn import SNN_CODE, SNNTrained, spike_fault, train_snn
 from . import beyond
 from . import snn_patterns as snn
 
@@ -76,18 +76,18 @@ SNN_FAULT_LABELS = {"hsf": "HSF (dead neurons)", "nasf": "NASF (saturated neuron
                     "bitflip": "int8 bit flips"}
 
 
-def snn_fault(name: str) -> faults.FaultModel:
+def snn_fault(name: str, variant: str = "paper-text") -> faults.FaultModel:
     """The fault model ``name`` (one of :data:`SNN_FAULTS`) placed on the spiking network.
 
     HSF / NASF and spike drops act on the hidden LIF layer's spikes ``(T, B, 128)``: HSF / NASF on an exact
     fraction of the neurons for every input and time step (snn_patterns), spike drops on each spike
     independently (a transient :class:`~ftlib.faults.BernoulliCrash`). The others are the catalog's
     (:mod:`ftlib.faults.catalog`) on their default sites: the two Linear layers' weights, or their outputs
-    (the synaptic currents, ``(T, B, n_out)``, deviated independently at every time step)."""
-    if name == "hsf":
-        return faults.SpikeFault("HSF", HIDDEN_LAYER)
-    if name == "nasf":
-        return faults.SpikeFault("NASF", HIDDEN_LAYER)
+    (the synaptic currents, ``(T, B, n_out)``, deviated independently at every time step). ``variant``
+    ``"authors"`` (the configuration snn_patterns adopts) puts HSF / NASF on the authors' population instead
+    (784 input pixels + 128 hidden neurons, HSF × 0.1: :func:`ftlib.training_snn.spike_fault`)."""
+    if name in ("hsf", "nasf"):
+        return spike_fault(name.upper(), variant)
     if name == "spike_drop":
         return faults.BernoulliCrash(layers=HIDDEN_LAYER)
     if name in SNN_FAULTS:
@@ -100,7 +100,8 @@ def snn_fault(name: str) -> faults.FaultModel:
 def snn_settings(s: Settings, seed: int) -> SimpleNamespace:
     """The section's settings in the shape snn_patterns' :func:`~ftlib.experiments.snn_patterns.train_config`
     reads, for one training seed."""
-    return SimpleNamespace(epochs=s.epochs, n_train=s.n_train, seed=seed, num_steps=s.num_steps,
+    return SimpleNamespace(variant=s.variant, gen_reps=s.gen_reps, epochs=s.epochs, n_train=s.n_train, seed=seed,
+                           num_steps=s.num_steps,
                            gen_steps=s.gen_steps, m_patterns=s.m_patterns, gen_eps=s.gen_eps,
                            gen_max_batches=s.gen_max_batches)
 
@@ -167,7 +168,7 @@ def snn_sweep(store: Store, t: SNNTrained, fault: str, rates_: list[float], x: t
     determines it. The rate encoder draws the input spike trains from a generator seeded with ``seed``, and
     the sweep's fault-free prefix reuse encodes each test image once: every draw, rate, fault model and
     model sees the same spike trains. Returns the tidy table (``rate``, ``draw``, ``accuracy``)."""
-    fm = snn_fault(fault)
+    fm = snn_fault(fault, t.config.variant)
     key = {"train": t.config.key(), "fault": repr(fm), "rates": [float(r) for r in rates_], "draws": int(draws),
            "seed": int(seed), "data": data_id}
 
@@ -358,8 +359,8 @@ _SEVERITIES = [0.7, 0.2, 0.8, 0.5, 0.4, 0.6, 0.05]
 grid at which the quick profile's seed-0 baseline keeps at most 80 % of its clean accuracy (calibrated once, on
 that one model, before any method was compared; the grid and the baseline's retained fractions are in
 ``book/beyond.md``)."""
-_SNN_KEYS = ("epochs", "n_train", "n_test", "num_steps", "test_reps", "m_patterns", "gen_max_batches", "gen_steps",
-             "gen_eps")
+_SNN_KEYS = ("variant", "epochs", "n_train", "n_test", "num_steps", "test_reps", "m_patterns", "gen_max_batches",
+             "gen_steps", "gen_eps", "gen_reps")
 
 
 def _from_snn(profile: str) -> dict:

@@ -2,17 +2,18 @@
 
 Fault models (see each class for the paper, section/equation and defaults):
 
-============================================  =============================  ==========================
-model                                         paper                          default permanence
-============================================  =============================  ==========================
-``StuckAtZero("weights"|"filters"|"nodes")``  adversarial_ft, Sec. 3         permanent (exact fraction)
-``BernoulliCrash()``                          continuous_limit, Def. 3       transient (per input)
-``ConditionallyUniform(value_range=...)``     computation_failures, Sec. IV  transient (per scalar)
-``Erasure()``                                 computation_failures, Sec. IV  transient (per scalar)
-``SpikeFault("HSF"|"NASF", layers)``          snn_patterns, Sec. 4           permanent only
-``BitFlip(format=..., target=...)``           memory soft errors (BER)       weights: permanent,
-                                                                             activations: transient
-============================================  =============================  ==========================
+==============================================  =============================  ==========================
+model                                           paper                          default permanence
+==============================================  =============================  ==========================
+``StuckAtZero("weights"|"filters"|"nodes")``    adversarial_ft, Sec. 3         permanent (exact fraction)
+``BernoulliCrash()``                            continuous_limit, Def. 3       transient (per input)
+``ConditionallyUniform(value_range=...)``       computation_failures, Sec. IV  transient (per scalar)
+``Erasure()``                                   computation_failures, Sec. IV  transient (per scalar)
+``SpikeFault("HSF"|"NASF", layers)``            snn_patterns, Sec. 4           permanent only
+``PopulationSpikeFault("HSF"|"NASF", sites)``  snn_patterns (authors' code)   permanent only
+``BitFlip(format=..., target=...)``             memory soft errors (BER)       weights: permanent,
+                                                                               activations: transient
+==============================================  =============================  ==========================
 
 Bit-flip formats: float32, float16, bfloat16, int8 (per tensor or per channel),
 torch's quantized and fake-quantized (QAT) layers; bursts of adjacent bits.
@@ -66,7 +67,7 @@ from .models import (
 )
 from .catalog import CATALOG, FAULT_NAMES, by_name
 from .selection import ACTIVATION_LAYERS, CONV_LAYERS, WEIGHT_LAYERS, select_layers
-from .spiking import force_spikes, spike_fault_mask
+from .spiking import PopulationSpikeFault, force_spikes, spike_fault_mask
 from .stats import (
     draws_for_margin,
     margin_of_error,
@@ -86,7 +87,7 @@ FAULT_NAMES = FAULT_NAMES
 
 __all__ = [
     "FaultModel", "ParameterFault", "ActivationFault", "Hit",
-    "StuckAtZero", "BernoulliCrash", "ConditionallyUniform", "Erasure", "SpikeFault", "HSF", "NASF", "BitFlip",
+    "StuckAtZero", "BernoulliCrash", "ConditionallyUniform", "Erasure", "SpikeFault", "PopulationSpikeFault", "HSF", "NASF", "BitFlip",
     "inject", "Injection", "FaultSession",
     "sweep", "SweepResult", "sequential_stages",
     "flip_bits", "flip_bits_", "quantize_int8", "quantize_int8_channel", "dequantize_int8", "draw_bit_sites",

@@ -188,10 +188,14 @@ class FaultSession:
                     for i, (_, module, _) in enumerate(self.entries):
                         self._handles.append(module.register_forward_pre_hook(self._transient_param_hook(i, rate, generator, inj)))
             else:
+                joint = None
+                if hasattr(self.fault, "draw_population"):  # one fault set over several layers (PopulationSpikeFault)
+                    joint = self.fault.draw_population(rate, generator)  # type: ignore[attr-defined]
+                    inj.activation_masks.update({n: m for n, m in joint.items() if n in self.fault.apply_to})
                 for name, module in self.layers:
-                    preset = None if sites is None else sites.get(name, False)
+                    preset = None if sites is None or joint is not None else sites.get(name, False)
                     self._handles.append(module.register_forward_hook(
-                        self._activation_hook(name, rate, generator, inj, preset)))
+                        self._activation_hook(name, rate, generator, inj, preset, joint)))
         except BaseException:
             self.reset()
             raise
@@ -234,7 +238,8 @@ class FaultSession:
             self._corrupt(i, rate, gen, inj)
         return hook
 
-    def _activation_hook(self, name: str, rate: float, gen, inj: Injection, preset=None):
+    def _activation_hook(self, name: str, rate: float, gen, inj: Injection, preset=None,
+                         joint: dict | None = None):
         fault: ActivationFault = self.fault  # type: ignore[assignment]
         state: dict[str, object] = {}
         if preset is False:  # replaying, but nothing recorded for this layer: never draw silently
@@ -247,6 +252,8 @@ class FaultSession:
             state.update(shape=tuple(mask.shape), mask=mask, values=values, replayed=True)
 
         def hook(module, args, output):
+            if joint is not None:  # a population fault: the fault set was drawn once for all its layers
+                return fault.apply_site(name, output, joint[name])  # type: ignore[attr-defined]
             target = output
             if isinstance(output, (tuple, list)):
                 if fault.output_index is None:
