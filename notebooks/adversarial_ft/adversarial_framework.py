@@ -83,7 +83,7 @@ report.banner()
 
 # %%
 grid, models, phase1 = aft.table2_models(cfg)
-grid.round(2)
+grid
 
 # %% [markdown]
 # ## Table 2: the best of each method beside the paper's
@@ -93,7 +93,7 @@ grid.round(2)
 
 # %%
 table = aft.select(grid)
-aft.table2_side_by_side(table).round(2)
+aft.table2_side_by_side(table)
 
 # %% [markdown]
 # ## Figure 5: the Phase-I games
