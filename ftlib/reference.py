@@ -72,7 +72,7 @@ BIBLIOGRAPHY: dict[str, Paper] = {
                           note="authors, year and venue are not given in the text the book reproduces "
                                "(its contribution statement names two authors without their names)"),
 }
-"""The four papers' bibliographic facts (authors as printed, arXiv ids), by paper key; :data:`PAPERS` is the
+"""The four papers' bibliographic facts (authors as printed, arXiv ids), by paper key; ``PAPERS`` is the
 one-line title used on the book's pages."""
 
 

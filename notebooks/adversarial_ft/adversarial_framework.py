@@ -122,7 +122,8 @@ aft.compare_phase1(report, phase1)
 for arch, pre in phase1.items():
     t = models[(arch, "proposed", 0.0)]
     report.qualitative("AFT-A1", f"{arch.replace('aft_', '')}: Phase I (games 1 and 2) then Phase II from its extractor",
-                       "Algorithm 1", f"{len(pre.history)} logged blocks, Phase II init_from {t.config.init_from[:24]}…",
+                       "Algorithm 1", f"{len(pre.history)} logged blocks; Phase II starts from the Phase I cache entry "
+                       f"{t.config.init_from.split('/')[0]}, key {t.config.init_from.split('/')[-1][:12]}",
                        t.config.init_from == pre.ref)
 report.qualitative("AFT-F3/F4/F6", "the method's diagrams (Figures 3, 4, 6)", "drawn",
                    "drawn on the method page of this chapter (not computed)", True)
