@@ -326,13 +326,21 @@ def figure_html(png: bytes, alt: str, caption: str, name: str = "", min_pt: floa
             f' <span class="ftlib-zoom-hint">(click the figure to enlarge it)</span>{link}</figcaption></figure>')
 
 
-_PAPER_FIGURE = re.compile(r"^fig(?:ure)?_?(\d+[a-z]?)(?:$|_)", re.I)
+_PAPER_FIGURE = re.compile(r"^fig(?:ure)?s?_?(\d+[a-z]?(?:_\d+[a-z]?)*)(?:$|_)", re.I)
 
 
 def figure_number(name: str) -> str | None:
-    """The paper's figure number a figure named ``figure7``/``fig3b``/``figure2_mlp`` reproduces, else None."""
+    """The paper's figure number(s) a figure named ``figure7``/``fig3b``/``figure2_mlp``/``figures3_4``
+    reproduces (``"7"``, ``"3b"``, ``"2"``, ``"3, 4"``), else None."""
     m = _PAPER_FIGURE.match(name)
-    return m.group(1) if m else None
+    return ", ".join(m.group(1).split("_")) if m else None
+
+
+def figure_label(number: str | None, plot_index: int) -> str:
+    """"Figure 7", "Figures 3, 4" for a paper's figure(s), else "Plot k" (k counts a page's other figures)."""
+    if number:
+        return f"Figure{'s' if ',' in number else ''} {number}"
+    return f"Plot {plot_index}"
 
 
 def use_style() -> None:
@@ -501,8 +509,7 @@ class Report:
         self.figures.append({"name": name, "file": str(path.relative_to(config.results_dir())), "caption": caption,
                              "alt": alt, "paper_figure": paper_no})
         # the paper's number when the figure reproduces one of its figures, else a plot number of this page
-        label = (f"Figure {paper_no}" if paper_no else
-                 f"Plot {sum(1 for f in self.figures if not f.get('paper_figure'))}")
+        label = figure_label(paper_no, sum(1 for f in self.figures if not f.get("paper_figure")))
         html = figure_html(path.read_bytes(), alt, f"{label}. {caption}", name, min_pt=min_font_pt(fig), dpi=dpi)
         display({"text/html": html, "text/plain": f"[{label}: {alt}] {caption}"}, raw=True)
         plt.close(fig)

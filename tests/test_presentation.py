@@ -100,6 +100,8 @@ def test_a_crowded_legend_moves_out_of_the_data():
 def test_figure_numbers_follow_the_paper_and_ids_have_anchors():
     assert report.figure_number("figure7") == "7" and report.figure_number("fig3b") == "3b"
     assert report.figure_number("figure2_mlp") == "2" and report.figure_number("trace") is None
+    assert report.figure_number("figures3_4") == "3, 4" and report.figure_label("3, 4", 0) == "Figures 3, 4"
+    assert report.figure_label(None, 2) == "Plot 2"
     assert report.anchor_id("AFT-F3/F4/F6") == "AFT-F3-F4-F6" and report.anchor_id("CL-T1") == "CL-T1"
 
 

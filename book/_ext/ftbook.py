@@ -99,15 +99,14 @@ _ID_PART = re.compile(r"(?:^|[-/])([FT])(\d+)")
 
 def _targets(id_: str, figures: list[dict]) -> list[tuple[str, str]]:
     """(href, label) of the figures of this page that reproduce the paper's figures named by ``id_``."""
-    from ftlib.report import figure_number
+    from ftlib.report import figure_label, figure_number
 
     wanted = {n for kind, n in _ID_PART.findall(id_.split("-", 1)[-1] if "-" in id_ else id_) if kind == "F"}
     out = []
     for fig in figures:
         number = fig.get("paper_figure") or figure_number(fig.get("name", ""))
-        digits = re.match(r"\d+", number or "")
-        if digits and digits.group(0) in wanted:
-            out.append((f"#fig-{fig['name']}", f"Figure {number}"))
+        if number and wanted & set(re.findall(r"\d+", number)):
+            out.append((f"#fig-{fig['name']}", figure_label(number, 0)))
     return out
 
 
