@@ -276,28 +276,28 @@ def _readable(fig, dpi: float, display_px: float = DISPLAY_PX, min_px: float = M
     """Enlarge the texts of ``fig`` that would render under ``min_px`` CSS px when the saved image is shown
     at most ``display_px`` wide (a wider figure is scaled down by the browser, and its fonts with it)."""
     import io
+    import warnings
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     from PIL import Image
 
-    width = Image.open(io.BytesIO(buf.getvalue())).size[0]
-    px_per_pt = dpi / 72 * min(1.0, display_px / width)
-    need = min_px / px_per_pt
-    small = [t for t in _texts(fig) if t.get_fontsize() < need - 1e-6]
-    if not small:
-        return
-    for t in small:
-        t.set_fontsize(need)
-    if fig.get_layout_engine() is None:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                fig.tight_layout()
-            except Exception:  # noqa: BLE001 (a layout that cannot be tightened stays as it is)
-                pass
+    for _ in range(4):  # enlarged text can widen the saved image (tight bounding box): measure again
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        width = Image.open(io.BytesIO(buf.getvalue())).size[0]
+        px_per_pt = dpi / 72 * min(1.0, display_px / width)
+        need = min_px / px_per_pt
+        small = [t for t in _texts(fig) if t.get_fontsize() < need - 1e-6]
+        if not small:
+            return
+        for t in small:
+            t.set_fontsize(need * 1.03)  # a little margin for the next measurement
+        if fig.get_layout_engine() is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    fig.tight_layout()
+                except Exception:  # noqa: BLE001 (a layout that cannot be tightened stays as it is)
+                    pass
 
 
 def figure_html(png: bytes, alt: str, caption: str, name: str = "", min_pt: float | None = None,

@@ -84,6 +84,31 @@ def test_figures_are_saved_with_text_readable_at_display_width(tmp_cache, width_
     assert rep.figures[-1]["paper_figure"] == "5"
 
 
+def test_enlarged_titles_that_widen_the_figure_are_measured_again():
+    """Bigger titles widen a tight bounding box, which shrinks the image on screen: the text must still
+    reach MIN_FONT_PX at the final width (a grid of image panels with titles, as in snn_patterns' Fig 2)."""
+    import io
+
+    import matplotlib
+    import numpy as np
+    from PIL import Image
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 8, figsize=(8, 2.5))
+    for i, ax in enumerate(axes.ravel()):
+        ax.imshow(np.zeros((8, 8)))
+        ax.set_title(f"label {i}, 0 steps: source", fontsize=5)
+        ax.axis("off")
+    report._readable(fig, 150.0)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
+    width = Image.open(buf).size[0]
+    assert report.min_font_pt(fig) * 150 / 72 * min(1.0, report.DISPLAY_PX / width) >= report.MIN_FONT_PX
+    plt.close(fig)
+
+
 def test_a_crowded_legend_moves_out_of_the_data():
     import matplotlib.pyplot as plt
 
