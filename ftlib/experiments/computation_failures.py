@@ -371,8 +371,8 @@ def plot_error_vs_p(summary: pd.DataFrame, title: str, ax=None):
 
 
 def plot_params_needed(panels: dict[str, pd.DataFrame]):
-    """Figures 3–6 layout: parameters needed vs p, one line per error target, one panel per (network, deviation),
-    panels stacked with their legend beside them. A panel titled "Fig <n>: ..." also marks the paper's values
+    """Figures 3–6 layout: parameters needed vs p, one line per error target (coloured by the target, with a
+    colour bar), one panel per (network, deviation), panels stacked. A panel titled "Fig <n>: ..." also marks the paper's values
     that :mod:`ftlib.reference` holds for CF-F<n>: the end of its p axis (dotted) and its headline point (the
     p of its "+x % parameters" claim, dashed, labelled)."""
     import re
@@ -381,12 +381,18 @@ def plot_params_needed(panels: dict[str, pd.DataFrame]):
 
     from .. import reference
 
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7.0, 3.0 * len(panels)), squeeze=False)
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7.0, 3.4 * len(panels)), squeeze=False)
     for ax, (title, needed) in zip(axes[:, 0], panels.items()):
-        for target, g in needed.groupby("target", sort=True):
+        targets = sorted(needed["target"].dropna().unique())
+        norm = Normalize(min(targets, default=0.0), max(targets, default=1.0) + 1e-12)
+        for target, g in needed.groupby("target", sort=True):  # one line per target, coloured by it
             g = g.sort_values("rate")
             if g["params"].notna().any():
-                ax.plot(g["rate"], g["params"], marker="o", ms=3, lw=1, label=f"error={target:.4g}")
+                ax.plot(g["rate"], g["params"], marker="o", ms=3, lw=1, color=plt.cm.viridis(norm(target)))
+        fig.colorbar(ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="error-rate target", pad=0.02)
         m = re.match(r"Fig\.? ?(\d+)", title)
         ref = reference.REFERENCES.get(f"CF-F{m.group(1)}") if m else None
         if ref is not None:
@@ -401,8 +407,8 @@ def plot_params_needed(panels: dict[str, pd.DataFrame]):
         ax.set_xlabel("deviation probability p")
         ax.set_ylabel("nb of params")
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, -3))
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False,
-                  ncol=1 if len(ax.get_legend_handles_labels()[1]) <= 12 else 2)
+        if ax.get_legend_handles_labels()[1]:  # the paper's marks only: the targets have the colour bar
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, ncol=1)
     fig.tight_layout()
     return fig
 
