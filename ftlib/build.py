@@ -114,6 +114,26 @@ def current_stamp(path: Path) -> str | None:
         return None
 
 
+HIDE_INPUT = "hide-input"
+
+
+def collapse_setup(nb) -> None:
+    """Tag the set-up cells of ``nb`` ``hide-input`` (the page shows their output, their code behind a
+    toggle): the parameter cell, papermill's injected-parameters cell and every code cell before the
+    page's first section heading (validation, imports, the report banner)."""
+    seen_heading = False
+    for i, cell in enumerate(nb.cells):
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if cell.get("cell_type") == "markdown":
+            if i > 0 and any(line.startswith("## ") for line in cell.get("source", "").splitlines()):
+                seen_heading = True
+            continue
+        if cell.get("cell_type") != "code":
+            continue
+        if ("parameters" in tags or "injected-parameters" in tags or not seen_heading) and HIDE_INPUT not in tags:
+            tags.append(HIDE_INPUT)
+
+
 def execute(source: Path, target: Path, profile: str, seed: int, stamp_: str, root: Path = ROOT,
             env: dict[str, str | None] | None = None) -> float:
     """Convert ``source`` with jupytext, run it with papermill, write ``target`` atomically; returns seconds.
@@ -164,6 +184,7 @@ def execute(source: Path, target: Path, profile: str, seed: int, stamp_: str, ro
                 os.environ[key] = value
     seconds = time.perf_counter() - t0
     out = nbformat.read(tmp_out, as_version=4)
+    collapse_setup(out)
     out.metadata["ftlib"] = {"stamp": stamp_, "profile": profile, "seed": seed, "seconds": round(seconds, 1),
                              "source": str(source.relative_to(root))}
     nbformat.write(out, tmp_out)

@@ -14,9 +14,67 @@ from typing import Any
 PAPERS: dict[str, str] = {
     "adversarial_ft": "Duddu, Rao, Balas: Adversarial Fault Tolerant Training for Deep Neural Networks (arXiv:1907.03103)",
     "computation_failures": "Vialatte & Leduc-Primeau: A Study of Deep Learning Robustness Against Computation Failures (COGNITIVE 2017)",
-    "continuous_limit": "The Probabilistic Fault Tolerance of Neural Networks in the Continuous Limit (ICLR 2020 submission)",
+    "continuous_limit": "El Mhamdi, Guerraoui, Kucharavy, Volodin: The Probabilistic Fault Tolerance of Neural Networks in the Continuous Limit (arXiv:1902.01686, ICLR 2020 submission)",
     "snn_patterns": "Fault-tolerant training of spiking neural networks with adversarial-attack pattern generation",
 }
+
+@dataclass(frozen=True)
+class Paper:
+    """The bibliographic facts of one paper (for the "How to cite" page and its BibTeX)."""
+
+    key: str
+    title: str
+    authors: tuple[str, ...]
+    year: int
+    venue: str
+    url: str | None = None
+    eprint: str | None = None
+    note: str = ""
+
+    def bibtex(self) -> str:
+        """A BibTeX entry (``@misc`` for an arXiv preprint, else ``@inproceedings``; key = the book's key)."""
+        authors = " and ".join(self.authors) if self.authors else "{Unknown authors}"
+        fields = [("title", "{" + self.title + "}"), ("author", authors)] + (
+            [("year", str(self.year))] if self.year else [])
+        if self.eprint:
+            kind = "misc"
+            fields += [("eprint", self.eprint), ("archivePrefix", "arXiv")]
+        else:
+            kind = "inproceedings" if self.venue else "misc"
+            if self.venue:
+                fields.append(("booktitle", self.venue))
+        if self.url:
+            fields.append(("url", self.url))
+        if self.note:
+            fields.append(("note", self.note))
+        body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields)
+        return f"@{kind}{{{self.key},\n{body}\n}}"
+
+
+BIBLIOGRAPHY: dict[str, Paper] = {
+    "adversarial_ft": Paper("adversarial_ft", "Adversarial Fault Tolerant Training for Deep Neural Networks",
+                            ("Vasisht Duddu", "D. Vijay Rao", "Valentina E. Balas"), 2019, "arXiv preprint",
+                            url="https://arxiv.org/abs/1907.03103", eprint="1907.03103"),
+    "computation_failures": Paper("computation_failures",
+                                  "A Study of Deep Learning Robustness Against Computation Failures",
+                                  ("Jean-Charles Vialatte", "François Leduc-Primeau"), 2017,
+                                  "COGNITIVE 2017: The Ninth International Conference on Advanced Cognitive "
+                                  "Technologies and Applications"),
+    "continuous_limit": Paper("continuous_limit",
+                              "The Probabilistic Fault Tolerance of Neural Networks in the Continuous Limit",
+                              ("El-Mahdi El-Mhamdi", "Rachid Guerraoui", "Andrei Kucharavy", "Sergei Volodin"),
+                              2019, "arXiv preprint (an ICLR 2020 submission)",
+                              url="https://arxiv.org/abs/1902.01686", eprint="1902.01686",
+                              note="the book follows the ICLR 2020 submission (main text and supplement)"),
+    "snn_patterns": Paper("snn_patterns",
+                          "Fault-tolerant training of spiking neural networks with adversarial-attack pattern "
+                          "generation", (), 0, "",
+                          note="authors, year and venue are not given in the text the book reproduces "
+                               "(its contribution statement names two authors without their names)"),
+}
+"""The four papers' bibliographic facts (authors as printed, arXiv ids), by paper key; ``PAPERS`` is the
+one-line title used on the book's pages."""
+
 
 STUDIES: dict[str, str] = {
     "beyond": "Beyond the papers: which training method for which hardware fault, and can the damage be predicted?",

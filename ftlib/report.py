@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import platform
+import re
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -146,6 +147,13 @@ def explain(rows: list) -> str:
     return ", ".join(parts)
 
 
+def anchor_id(id_: str) -> str:
+    """The HTML id of checklist id ``id_`` on its section page (and, prefixed ``sb-``, on the scoreboard):
+    the id with every character other than letters, digits, ``_`` and ``-`` replaced by ``-``
+    (``AFT-F3/F4/F6`` → ``AFT-F3-F4-F6``)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", id_)
+
+
 def numeric_verdict(paper: float, ours: float, tolerance: float) -> str:
     """``reproduced`` if ``|ours − paper|`` ≤ tolerance, else ``not reproduced`` (a point estimate: prefer a
     declared ``matches`` claim, :mod:`ftlib.claims`, which accounts for the noise)."""
@@ -154,12 +162,123 @@ def numeric_verdict(paper: float, ours: float, tolerance: float) -> str:
 
 
 def _fmt(value: Any) -> str:
-    """A table cell: floats to 4 significant digits, None as ``—``, anything else as text."""
+    """A table cell: numbers by their scale (:func:`fmt_number`), None as ``—``, anything else as text."""
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return fmt_number(value)
     return str(value)
+
+
+MISSING = "—"
+"""What a table shows where a value is missing (never ``NaN``); the table says below it what the mark means."""
+
+_SCIENTIFIC = re.compile(r"(lambda|λ|\blam\b|lam_|_lam\b|^lam|rate|\bp\b|p_value|p-value|alpha|eps)", re.I)
+
+
+def fmt_number(value: Any, column: Any = "") -> str:
+    """A number as a reader should see it: by its scale, never rounded to zero.
+
+    Integers as they are; ``0`` as ``0``; a column named like a strength or a rate (λ, ``lam``, ``rate``,
+    ``p``, ``alpha``, ``eps``) or a value below 10⁻³ in scientific notation (``1e-4``, ``2.5e-9``); other
+    values to 4 significant digits (``88.91``, ``0.0523``), large ones without a decimal part
+    (``12346``). ``NaN`` and ``None`` give :data:`MISSING`.
+    """
+    import math
+
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu"):
+        return str(int(value))
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(x):
+        return MISSING
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x == 0:
+        return "0"
+    small = abs(x) < 1e-3
+    if small or (_SCIENTIFIC.search(str(column)) and abs(x) < 0.01):
+        mant, exp = f"{x:.3e}".split("e")
+        mant = mant.rstrip("0").rstrip(".")
+        return f"{mant}e{int(exp)}"
+    if abs(x) >= 1e4:
+        return f"{x:.0f}"
+    return f"{x:.4g}"
+
+
+def _cell_text(value: Any, column: Any = "") -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell_text(v, column) for v in value)
+    try:
+        import numpy as np
+
+        if isinstance(value, (float, int, np.number)) or value is None:
+            return fmt_number(value, column)
+    except ImportError:  # pragma: no cover
+        pass
+    if value != value:  # NaN-like (pd.NA, NaT)
+        return MISSING
+    return str(value)
+
+
+def frame_html(df, table_id: str = "", missing: str = "not computed in this run") -> str:
+    """A DataFrame (or Series) as the book shows it: every cell in full (no truncation, long text wraps),
+    numbers by their scale (:func:`fmt_number`, also in the index), no ``NaN`` (a ``—`` and a line under
+    the table saying what it means: ``missing``), inside a box that scrolls sideways on a narrow screen."""
+    import html as _html
+
+    import pandas as pd
+
+    if isinstance(df, pd.Series):
+        df = df.to_frame(df.name if df.name is not None else "value")
+    shown = df.copy()
+    n_missing = int(shown.isna().to_numpy().sum()) if shown.size else 0
+    for col in shown.columns:
+        shown[col] = [_cell_text(v, col) for v in shown[col].tolist()]
+    shown = shown.astype(object)
+
+    def fmt_label(v, name=""):
+        return v if isinstance(v, str) else _cell_text(v, name)
+
+    if isinstance(shown.index, pd.MultiIndex):
+        names = list(shown.index.names)
+        shown.index = pd.MultiIndex.from_tuples(
+            [tuple(fmt_label(v, names[i] or "") for i, v in enumerate(t)) for t in shown.index], names=names)
+    else:
+        shown.index = pd.Index([fmt_label(v, shown.index.name or "") for v in shown.index], name=shown.index.name)
+    with pd.option_context("display.max_colwidth", None, "display.max_rows", None, "display.max_columns", None):
+        table = shown.to_html(escape=True, na_rep=MISSING, border=0, classes=["ftlib-table"],
+                              table_id=table_id or None)
+    note = (f'<p class="ftlib-table-note">{MISSING} : {_html.escape(missing)}.</p>' if n_missing else "")
+    return f'<div class="ftlib-table-wrap">{table}{note}</div>'
+
+
+def install_display() -> None:
+    """Show every pandas DataFrame and Series of a notebook through :func:`frame_html` (full cells, no
+    ``NaN``, numbers by scale); pandas' own display options are set to never truncate either."""
+    import pandas as pd
+
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.max_columns", None)
+    pd.set_option("display.width", 250)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    fmt = shell.display_formatter.formatters["text/html"]
+    fmt.for_type(pd.DataFrame, lambda df: frame_html(df, table_id=df.attrs.get("ftlib_table_id", "")))
+    fmt.for_type(pd.Series, frame_html)
 
 
 def alt_text(fig) -> str:
@@ -178,27 +297,129 @@ def alt_text(fig) -> str:
     return "Plot" + (f" '{head}'" if head else "") + (f" of {body}" if body else "") + "."
 
 
-def figure_html(png: bytes, alt: str, caption: str, name: str = "") -> str:
-    """An HTML ``<figure>`` with the PNG embedded as base64 data, ``alt`` text and a ``<figcaption>``."""
+DISPLAY_PX = 660
+"""The width (CSS px) the book gives a figure on a laptop screen (``book/_static/ftbook.css``: figures may
+grow wider than the text column, up to ``--ftlib-figure-max``); a figure's fonts are sized for it."""
+
+MIN_FONT_PX = 9.0
+"""The smallest text of a figure, in CSS px at :data:`DISPLAY_PX` (the browser test checks it)."""
+
+MAX_LEGEND_ENTRIES = 8
+"""A panel's legend with more entries is drawn outside the data, beside the panel."""
+
+
+def _texts(fig):
+    import matplotlib.text as mtext
+
+    return [t for t in fig.findobj(mtext.Text) if t.get_visible() and t.get_text().strip()]
+
+
+def min_font_pt(fig) -> float:
+    """The size (pt) of the smallest visible text of ``fig``."""
+    sizes = [t.get_fontsize() for t in _texts(fig)]
+    return float(min(sizes)) if sizes else 10.0
+
+
+def _legends_outside(fig, max_entries: int = MAX_LEGEND_ENTRIES) -> None:
+    """Move every panel legend with more than ``max_entries`` entries out of the data, to the panel's right."""
+    for ax in fig.get_axes():
+        leg = ax.get_legend()
+        if leg is None:
+            continue
+        texts = [t.get_text() for t in leg.get_texts()]
+        if len(texts) <= max_entries:
+            continue
+        handles = list(getattr(leg, "legend_handles", None) or getattr(leg, "legendHandles", []))
+        title = leg.get_title().get_text()
+        ncol = 1 if len(texts) <= 16 else 2
+        ax.legend(handles, texts, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  ncol=ncol, title=title or None, frameon=False)
+
+
+def _readable(fig, dpi: float, display_px: float = DISPLAY_PX, min_px: float = MIN_FONT_PX) -> None:
+    """Enlarge the texts of ``fig`` that would render under ``min_px`` CSS px when the saved image is shown
+    at most ``display_px`` wide (a wider figure is scaled down by the browser, and its fonts with it)."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    for _ in range(4):  # enlarged text can widen the saved image (tight bounding box): measure again
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        width = Image.open(io.BytesIO(buf.getvalue())).size[0]
+        px_per_pt = dpi / 72 * min(1.0, display_px / width)
+        need = min_px / px_per_pt
+        small = [t for t in _texts(fig) if t.get_fontsize() < need - 1e-6]
+        if not small:
+            return
+        for t in small:
+            t.set_fontsize(need * 1.03)  # a little margin for the next measurement
+        if fig.get_layout_engine() is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    fig.tight_layout()
+                except Exception:  # noqa: BLE001 (a layout that cannot be tightened stays as it is)
+                    pass
+
+
+def figure_html(png: bytes, alt: str, caption: str, name: str = "", min_pt: float | None = None,
+                dpi: float | None = None, href: str = "") -> str:
+    """An HTML ``<figure>`` with the PNG embedded as base64 data, ``alt`` text and a ``<figcaption>``.
+
+    The image is a button that opens it at full resolution (``book/_static/ftbook.js``); ``href`` (when
+    given) links to the PNG file. ``data-min-font-pt`` and ``data-dpi`` record the smallest text size and
+    the resolution, so a test can compute how large the smallest text renders on screen.
+    """
     import base64
     import html
 
     data = base64.b64encode(png).decode("ascii")
-    return (f'<figure class="ftlib-figure" id="fig-{html.escape(name)}" style="margin:1em 0;">'
-            f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
-            f'style="max-width:100%;height:auto;" />'
-            f'<figcaption style="font-size:0.9em;margin-top:0.4em;">{html.escape(caption)}</figcaption></figure>')
+    attrs = ""
+    if min_pt is not None:
+        attrs += f' data-min-font-pt="{min_pt:.2f}"'
+    if dpi is not None:
+        attrs += f' data-dpi="{dpi:g}"'
+    link = (f' <a class="ftlib-figure-full" href="{html.escape(href, quote=True)}">full-resolution image</a>'
+            if href else "")
+    return (f'<figure class="ftlib-figure" id="fig-{html.escape(name)}">'
+            f'<img class="ftlib-zoomable" src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}"'
+            f'{attrs} tabindex="0" title="Click to enlarge" />'
+            f'<figcaption>{html.escape(caption)}'
+            f' <span class="ftlib-zoom-hint">(click the figure to enlarge it)</span>{link}</figcaption></figure>')
+
+
+_PAPER_FIGURE = re.compile(r"^fig(?:ure)?s?_?(\d+[a-z]?(?:_\d+[a-z]?)*)(?:$|_)", re.I)
+
+
+def figure_number(name: str) -> str | None:
+    """The paper's figure number(s) a figure named ``figure7``/``fig3b``/``figure2_mlp``/``figures3_4``
+    reproduces (``"7"``, ``"3b"``, ``"2"``, ``"3, 4"``), else None."""
+    m = _PAPER_FIGURE.match(name)
+    return ", ".join(m.group(1).split("_")) if m else None
+
+
+def figure_label(number: str | None, plot_index: int) -> str:
+    """"Figure 7", "Figures 3, 4" for a paper's figure(s), else "Plot k" (k counts a page's other figures)."""
+    if number:
+        return f"Figure{'s' if ',' in number else ''} {number}"
+    return f"Plot {plot_index}"
 
 
 def use_style() -> None:
-    """The book's one plotting style: scienceplots ``science`` + ``no-latex``, seaborn colour-blind palette."""
+    """The book's one plotting style: scienceplots ``science`` + ``no-latex``, seaborn colour-blind palette,
+    fonts of at least 9 pt, and the notebook's tables shown in full (:func:`install_display`)."""
     import matplotlib.pyplot as plt
     import scienceplots  # noqa: F401  (registers the styles)
     import seaborn as sns
 
     plt.style.use(["science", "no-latex"])
     sns.set_palette("colorblind")
-    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (5.5, 3.4)})
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.figsize": (5.5, 3.4),
+                         "font.size": 10, "legend.fontsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9,
+                         "axes.labelsize": 10, "axes.titlesize": 10})
+    install_display()
 
 
 def _git_commit() -> str | None:
@@ -341,14 +562,19 @@ class Report:
         if df.empty:
             return df
         for col in ("paper", "ours"):
-            df[col] = df[col].map(_fmt)
-        df["gap"] = df["gap"].map(lambda g: "—" if g is None or g != g else f"{g:+.4g}")
+            df[col] = df[col].map(lambda v, c=col: _fmt(v) if not isinstance(v, float) else fmt_number(v, c))
+        df["gap"] = df["gap"].map(lambda g: MISSING if g is None or g != g else
+                                  ("+" if g > 0 else "") + fmt_number(g))
         df["headline"] = df["headline"].map(lambda h: "headline" if h is True else "detail" if h is False else "")
-        df = df.drop(columns="status")
+        extra = [c for c in df.columns if c not in ("id", "claim", "paper", "ours", "gap", "verdict", "note",
+                                                    "rule", "reason", "headline")]
+        df = df.drop(columns=extra)  # fields of the record (status, ...) that the table does not show
         for col in ("note", "rule", "reason", "headline"):
-            if not df[col].astype(bool).any():
+            if col in df and not df[col].astype(bool).any():
                 df = df.drop(columns=col)
-        return df.set_index(["id", "claim"])
+        df = df.set_index(["id", "claim"])
+        df.attrs["ftlib_table_id"] = "verdict-table"  # the target of the page's "Verdicts and why" links
+        return df
 
     def figure(self, fig, name: str, caption: str, alt: str | None = None) -> None:
         """Save ``fig`` as ``<results>/<paper>/<notebook>/<name>.png`` and show it once, with its caption.
@@ -356,23 +582,33 @@ class Report:
         The figure is displayed as an HTML ``<figure>``: the PNG embedded (so
         the page needs no other file), ``alt`` text for screen readers
         (default: built from the figure's titles and axis labels, see
-        :func:`alt_text`) and ``caption`` below it, numbered within the
-        notebook. The caption should say what to see in the figure.
+        :func:`alt_text`) and ``caption`` below it, labelled with the paper's
+        figure number when ``name`` names one (``figure7``, see
+        :func:`figure_number`), else "Plot k" (k counts this page's other
+        figures). The caption should say what to see in the figure. Before
+        saving, legends of more than :data:`MAX_LEGEND_ENTRIES` entries move
+        out of the data and texts too small to read at :data:`DISPLAY_PX`
+        are enlarged to :data:`MIN_FONT_PX`.
         """
         import matplotlib.pyplot as plt
         from IPython.display import display
 
         path = self.folder / self.section.key.split("/", 1)[1] / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
+        dpi = float(plt.rcParams["savefig.dpi"]) if plt.rcParams["savefig.dpi"] != "figure" else float(fig.dpi)
+        _legends_outside(fig)
+        _readable(fig, dpi)
         tmp = path.with_suffix(".tmp.png")
-        fig.savefig(tmp, bbox_inches="tight")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
         tmp.replace(path)
         alt = alt or alt_text(fig)
+        paper_no = figure_number(name)
         self.figures.append({"name": name, "file": str(path.relative_to(config.results_dir())), "caption": caption,
-                             "alt": alt})
-        number = len(self.figures)
-        html = figure_html(path.read_bytes(), alt, f"Figure {number}. {caption}", name)
-        display({"text/html": html, "text/plain": f"[Figure {number}: {alt}] {caption}"}, raw=True)
+                             "alt": alt, "paper_figure": paper_no})
+        # the paper's number when the figure reproduces one of its figures, else a plot number of this page
+        label = figure_label(paper_no, sum(1 for f in self.figures if not f.get("paper_figure")))
+        html = figure_html(path.read_bytes(), alt, f"{label}. {caption}", name, min_pt=min_font_pt(fig), dpi=dpi)
+        display({"text/html": html, "text/plain": f"[{label}: {alt}] {caption}"}, raw=True)
         plt.close(fig)
 
     def timing(self, name: str, value: float) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import config, reference
 from .report import (IMPLEMENTED, NO_EVIDENCE, NOT_REPRODUCED, NOT_RUNNABLE, NOT_YET, PARTLY, REPRODUCED, SMOKE,
-                     STRONG, WEAK, combined_verdict, explain, load_records)
+                     STRONG, WEAK, anchor_id, combined_verdict, explain, load_records)
 
 BADGES = {REPRODUCED: "✓", PARTLY: "◐", NOT_REPRODUCED: "✗", IMPLEMENTED: "◇", SMOKE: "∅", NOT_RUNNABLE: "⊘",
           NOT_YET: "…", STRONG: "●", WEAK: "◑", NO_EVIDENCE: "○"}
@@ -80,6 +80,69 @@ def rows(records: list[dict] | None = None) -> list[dict]:
     return out
 
 
+STATUS = "book/status.md"
+"""The build-status page (generated): every section's profile, execution time, commit and date."""
+
+CITE = "book/_generated/cite.md"
+"""The "How to cite" part of the rerun page (generated): this build's version and commit, BibTeX of the papers."""
+
+_GOOD = (REPRODUCED, STRONG)
+
+
+def headline(r: dict) -> str:
+    """The headline claim of a checklist id: the reference's ``headline`` when it has one, else its ``what``."""
+    ref = reference.REFERENCES.get(r["id"])
+    return getattr(ref, "headline", None) or r.get("headline") or r["what"]
+
+
+def reason(r: dict) -> str:
+    """Why an id got its verdict, in the words of its result rows: the ``reason`` of the id (when the verdict
+    logic gives one), else the reason or note of the first row that did not reproduce, else of the first row,
+    else a count of the comparisons within tolerance. Full text, never cut."""
+    if r.get("reason"):
+        return str(r["reason"])
+    comps = r["comparisons"]
+    if not comps:
+        return "no notebook of this build reports it" if r["verdict"] == NOT_YET else ""
+    from .report import IMPLEMENTED as _IMPL, headline_rows
+
+    heads = headline_rows(comps) or comps  # an id's verdict follows its headline claims: so does its reason
+    failing = [c for c in heads if c.get("verdict") not in _GOOD + (_IMPL,)]
+    for c in failing + heads:
+        text = c.get("reason") or c.get("note")
+        if text:
+            return " ".join(str(text).split())
+    if failing:
+        c = failing[0]
+        return f"{c['claim']}: ours {_cell(c['ours'])}, the paper's {_cell(c['paper'])}"
+    return r.get("why") or f"{r['within']} of {r['n']} comparisons within tolerance"
+
+
+def section_href(r: dict, base: str = "_executed/") -> str:
+    """The URL (relative to ``book/``) of the id's anchor on its section page, or "" when it has none."""
+    if not r["profile"]:
+        return ""
+    return f"{base}{r['section']}.html#{anchor_id(r['id'])}"
+
+
+def _id_link(r: dict) -> str:
+    href = section_href(r)
+    return f'<a href="{href}"><strong>{r["id"]}</strong></a>' if href else f"**{r['id']}**"
+
+
+def render_compact(table: list[dict]) -> str:
+    """The scoreboard's first table: one line per checklist id (paper, id linked to its anchor on its
+    section page, headline claim, verdict, the reason)."""
+    lines = ["(scoreboard-at-a-glance)=", "## At a glance", "",
+             "One line per checklist id; the id links to its verdict on its section page, the detailed rows "
+             "of every comparison follow below.", "",
+             "| paper | id | headline claim | verdict | why |", "|---|---|---|---|---|"]
+    for r in table:
+        lines.append(f"| {r['paper']} | {_id_link(r)} | {_cell(headline(r))} | {_badge(r['verdict'])} "
+                     f"| {_cell(reason(r))} |")
+    return "\n".join(lines) + "\n"
+
+
 def _section_link(r: dict) -> str:
     if not r["profile"]:
         return "—"
@@ -111,6 +174,7 @@ def render(table: list[dict]) -> str:
         "|---|---|",
     ]
     lines += [f"| {_badge(v)} | {counts[v]} |" for v in ORDER if counts[v]]
+    lines += ["", render_compact(table)]
     for paper, title in {**reference.PAPERS, **reference.STUDIES}.items():
         mine = [r for r in table if r["paper"] == paper]
         paper_counts = Counter(r["verdict"] for r in mine)
@@ -124,16 +188,19 @@ def render(table: list[dict]) -> str:
             lines += ["", f"### {_badge(verdict)} ({len(group)} {'id' if len(group) == 1 else 'ids'})", ""]
             if verdict == NOT_YET:
                 lines += ["| id | what | profile | section |", "|---|---|---|---|"]
-                lines += [f"| **{r['id']}** | {_cell(r['what'])} | — | {_section_link(r)} |" for r in group]
+                lines += [f"| <span id=\"sb-{anchor_id(r['id'])}\"></span>**{r['id']}** | {_cell(r['what'])} | — "
+                          f"| {_section_link(r)} |" for r in group]
                 continue
-            lines += ["| id | claim | paper | ours | gap | verdict | profile | section |",
-                      "|---|---|---|---|---|---|---|---|"]
+            lines += ["| id | claim | paper | ours | gap | verdict | why | profile | section |",
+                      "|---|---|---|---|---|---|---|---|---|"]
             for r in group:
                 for i, c in enumerate(r["comparisons"]):
                     first = i == 0
+                    ident = (f'<span id="sb-{anchor_id(r["id"])}"></span>{_id_link(r)}' if first else "")
                     lines.append(
-                        f"| {'**' + r['id'] + '**' if first else ''} | {_cell(c['claim'])} | {_cell(c['paper'])} "
+                        f"| {ident} | {_cell(c['claim'])} | {_cell(c['paper'])} "
                         f"| {_cell(c['ours'])} | {_cell(c['gap'])} | {_badge(c['verdict'])} "
+                        f"| {_cell(c.get('reason') or c.get('note'))} "
                         f"| {r['profile'] if first else ''} | {_section_link(r) if first else ''} |")
     return "\n".join(lines) + "\n"
 
@@ -306,6 +373,58 @@ def render_reproducibility(table: list[dict], records: list[dict], paper: str) -
     return "\n".join(lines) + "\n"
 
 
+def _commit(rec: dict) -> str:
+    c = rec.get("git_commit") or "unknown"
+    return c[:12] + ("+dirty" if c.endswith("+dirty") else "")
+
+
+def render_status(records: list[dict]) -> str:
+    """The build-status page: one line per executed section (profile, wall time, commit, date, record)."""
+    lines = ["# Build status", "",
+             "Every section of this copy of the book, from its result record: the profile that made its numbers, "
+             "the wall time of its notebook (a run that found its models in the cache is faster than a cold one), "
+             "the git commit of the code and when it ran. The record link opens the machine-readable record.", ""]
+    if not records:
+        return "\n".join(lines + ["*No section has been executed in this copy yet.*"]) + "\n"
+    lines += ["| section | profile | wall time (s) | commit | date | record |", "|---|---|---|---|---|---|"]
+    for rec in records:
+        sec = rec.get("section", "?")
+        wall = rec.get("wall_time_s")
+        lines.append(f"| [{sec}](_executed/{sec}.ipynb) | {rec.get('profile', '?')} "
+                     f"| {'—' if wall is None else f'{float(wall):.0f}'} | `{_commit(rec)}` "
+                     f"| {_when(rec.get('created', '')) if rec.get('created') else '—'} "
+                     f'| <a href="../_records/{sec}.json">{sec.split("/", 1)[-1]}.json</a> |')
+    total = sum(float(r["wall_time_s"]) for r in records if r.get("wall_time_s") is not None)
+    lines += ["", f"{len(records)} sections, {total:.0f} s ({total / 60:.1f} min) of notebook time in all."]
+    return "\n".join(lines) + "\n"
+
+
+def render_cite(records: list[dict]) -> str:
+    """The "How to cite" block: this build's ftlib version, commit(s) and date, then BibTeX of each paper."""
+    from . import __version__
+
+    commits = sorted({_commit(r) for r in records}) or ["not built"]
+    created = sorted(r.get("created", "") for r in records if r.get("created"))
+    date = _when(created[-1]) if created else "not built yet"
+    year = created[-1][:4] if created else str(_dt.date.today().year)
+    lines = ["```text",
+             f"The ftlib authors ({year}). Fault tolerance of neural networks: a reproducibility book.",
+             f"Version {__version__}, commit {', '.join(commits)}, built {date}.", "```", "",
+             "```bibtex",
+             "@misc{ftlib_book,",
+             "  title = {{Fault tolerance of neural networks: a reproducibility book}},",
+             "  author = {{The ftlib authors}},",
+             f"  year = {{{year}}},",
+             f"  note = {{Version {__version__}, commit {', '.join(commits)}}}",
+             "}", "```", "", "The four papers:", ""]
+    for key, paper in reference.BIBLIOGRAPHY.items():
+        who = ", ".join(paper.authors) if paper.authors else "authors not named in the text the book reproduces"
+        link = f" <{paper.url}>" if paper.url else ""
+        lines.append(f"- **{key}**: {who}. *{paper.title}*. {paper.venue + '.' if paper.venue else ''}{link}")
+    lines += ["", "```bibtex"] + [p.bibtex() + "\n" for p in reference.BIBLIOGRAPHY.values()] + ["```"]
+    return "\n".join(lines) + "\n"
+
+
 def write(path: Path | None = None, summary: Path | None = None) -> Path:
     """Write the scoreboard page (default ``<checkout>/book/scoreboard.md``) and the landing page's summary
     (default ``<checkout>/book/_generated/summary.md``); returns the scoreboard's path."""
@@ -320,6 +439,8 @@ def write(path: Path | None = None, summary: Path | None = None) -> Path:
     (summary.parent / Path(FINDINGS).name).write_text(render_findings(table, records=records))
     for paper in reference.PAPERS:
         (root / REPRO.format(paper=paper)).write_text(render_reproducibility(table, records, paper))
+    (summary.parent / Path(CITE).name).write_text(render_cite(records))
+    (path.parent / Path(STATUS).name).write_text(render_status(records))
     return path
 
 

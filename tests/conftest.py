@@ -44,7 +44,7 @@ def require_data(name: str) -> None:
 
 # ---- the smoke build of the whole book, shared by tests/test_book.py and tests/test_browser.py ----
 
-IGNORE = shutil.ignore_patterns(".git", ".venv", "_build", "_executed", "_results", "_generated", "scoreboard.md",
+IGNORE = shutil.ignore_patterns(".git", ".venv", "_build", "_executed", "_results", "_generated", "scoreboard.md", "status.md",
                                 "__pycache__", ".pytest_cache", ".ci-cache", "*.egg-info", ".ipynb_checkpoints")
 
 

@@ -111,7 +111,8 @@ def test_figures_have_alt_text_and_a_caption(book):
             img = fig.find("img")
             assert img is not None and img.get("alt"), f"{page}: a figure without alt text"
             caption = fig.find("figcaption")
-            assert caption is not None and caption.get_text(strip=True).startswith("Figure "), page
+            # the paper's figure number ("Figure 7", "Figures 3, 4") or a plot number of the page ("Plot 2")
+            assert caption is not None and caption.get_text(strip=True).startswith(("Figure", "Plot ")), page
     soup = html(copy, "book/_executed/adversarial_ft/experiment_setup")
     assert soup.select("figure.ftlib-figure figcaption"), "the Table 1 page shows captioned figures"
 

@@ -11,11 +11,20 @@
   inline literals are escaped before autodoc parses them. The docstring of a
   constant is prose: napoleon would read "Text before a colon: ..." as the
   constant's type, so constants keep their docstring as written.
+- Every executed section page gets, right after its title, a generated
+  "Verdicts and why" block (each checklist id as an anchor target, its verdict,
+  the reason from the result record, links down to its figure and to the
+  comparison table) and a provenance stamp (profile, commit, date, wall time,
+  a link to the result record, copied into the site under ``_records/``).
+- ``book/_static/ftbook.js``: the phone navigation toggles, click-to-zoom figures.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import re
+import shutil
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parent.parent / "_static"
@@ -62,10 +71,111 @@ def _after_napoleon(app, what, name, obj, options, lines):
         lines[:] = _original.pop(name)
 
 
+EXECUTED = "book/_executed/"
+RECORDS = "_records"
+
+
+def _results_dir() -> Path | None:
+    try:
+        from ftlib import config
+    except ImportError:  # the book without its package: no generated blocks
+        return None
+    return config.results_dir()
+
+
+def _record(section: str) -> dict | None:
+    root = _results_dir()
+    path = root / f"{section}.json" if root else None
+    if not path or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+_ID_PART = re.compile(r"(?:^|[-/])([FT])(\d+)")
+
+
+def _targets(id_: str, figures: list[dict]) -> list[tuple[str, str]]:
+    """(href, label) of the figures of this page that reproduce the paper's figures named by ``id_``."""
+    from ftlib.report import figure_label, figure_number
+
+    wanted = {n for kind, n in _ID_PART.findall(id_.split("-", 1)[-1] if "-" in id_ else id_) if kind == "F"}
+    out = []
+    for fig in figures:
+        number = fig.get("paper_figure") or figure_number(fig.get("name", ""))
+        if number and wanted & set(re.findall(r"\d+", number)):
+            out.append((f"#fig-{fig['name']}", figure_label(number, 0)))
+    return out
+
+
+def verdicts_html(record: dict, record_href: str) -> str:
+    """The "Verdicts and why" block and the provenance stamp of one section page, from its result record."""
+    from ftlib import scoreboard
+    from ftlib.report import anchor_id
+
+    esc = html.escape
+    rows = [r for r in scoreboard.rows([record]) if r["comparisons"] and r["section"] == record.get("section")]
+    ids = record.get("ids") or []
+    rows.sort(key=lambda r: ids.index(r["id"]) if r["id"] in ids else len(ids))
+    commit = record.get("git_commit") or "unknown"
+    commit = commit[:12] + ("+dirty" if commit.endswith("+dirty") else "")
+    wall = record.get("wall_time_s")
+    when = scoreboard._when(record["created"]) if record.get("created") else "unknown date"
+    stamp = (f'<p class="ftlib-provenance">Computed with the profile <strong>{esc(str(record.get("profile")))}'
+             f'</strong> · commit <code>{esc(commit)}</code> · {esc(when)} · wall time '
+             f'{"—" if wall is None else f"{float(wall):.0f} s"} · '
+             f'<a href="{esc(record_href)}">result record (JSON)</a></p>')
+    if not rows:
+        return f'<div class="ftlib-verdicts" id="verdicts-and-why">{stamp}</div>'
+    items = []
+    for r in rows:
+        links = _targets(r["id"], record.get("figures") or []) + [("#verdict-table", "comparison table")]
+        go = " · ".join(f'<a href="{esc(h)}">{esc(label)}</a>' for h, label in links)
+        why = scoreboard.reason(r)
+        items.append(f'<li id="{esc(anchor_id(r["id"]))}"><strong>{esc(r["id"])}</strong> '
+                     f'({esc(scoreboard.headline(r))}): <span class="ftlib-verdict">{esc(scoreboard._badge(r["verdict"]))}'
+                     f'</span>{" — " + esc(why) if why else ""}. <span class="ftlib-goto">See {go}.</span></li>')
+    return ('<div class="ftlib-verdicts admonition note" id="verdicts-and-why">'
+            '<p class="admonition-title">Verdicts and why</p>'
+            f'<ul>{"".join(items)}</ul>{stamp}</div>')
+
+
+def _inject_verdicts(app, pagename, templatename, context, doctree):
+    if not pagename.startswith(EXECUTED) or "body" not in context:
+        return
+    section = pagename[len(EXECUTED):]
+    record = _record(section)
+    if record is None:
+        return
+    href = context["pathto"](f"{RECORDS}/{section}.json", 1)
+    block = verdicts_html(record, href)
+    body = context["body"]
+    at = body.find("</h1>")
+    context["body"] = body[:at + 5] + block + body[at + 5:] if at >= 0 else block + body
+
+
+def _copy_records(app, exception):
+    """Copy every result record into the site (``_records/<paper>/<section>.json``), for the pages' links."""
+    if exception is not None or app.builder.format != "html":
+        return
+    root = _results_dir()
+    if not root or not root.is_dir():
+        return
+    for path in root.glob("*/*.json"):
+        target = Path(app.outdir) / RECORDS / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _before_napoleon, priority=100)
     app.connect("autodoc-process-docstring", _after_napoleon, priority=900)
     app.connect("config-inited", _config_inited)
     app.connect("html-page-context", _dedupe_scripts, priority=999)  # after the handlers that add scripts
+    app.connect("html-page-context", _inject_verdicts)
+    app.connect("build-finished", _copy_records)
     app.add_css_file("ftbook.css")
+    app.add_js_file("ftbook.js", loading_method="defer")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

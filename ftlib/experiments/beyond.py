@@ -290,9 +290,9 @@ def plot_bands(sw: pd.DataFrame, s: Settings):
 
     first = sw[sw.seed == s.seed]
     panels = [(a, f) for a in ARCHS for f in FAULTS if applies(a, f)]
-    ncol = 7
+    ncol = 4  # readable at the book's figure width (fonts ≥ 9 pt on screen, ftlib.report.MIN_FONT_PX)
     nrow = math.ceil(len(panels) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(14.0, 2.3 * nrow), sharey=True)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(10.0, 2.6 * nrow), sharey=True)
     axes = np.atleast_1d(axes).ravel()
     summary = summarize_by(first, ["arch", "fault", "method"])
     for ax, (arch, fault) in zip(axes, panels):
@@ -300,16 +300,16 @@ def plot_bands(sw: pd.DataFrame, s: Settings):
             g = summary[(summary.arch == arch) & (summary.fault == fault) & (summary.method == method)]
             bands(ax, g, METHOD_LABELS[method])
         ax.axvline(severity(s, fault), color="grey", lw=0.6, ls=":")
-        ax.set_title(f"{arch.replace('aft_', '')}: {fault_label(fault)}", fontsize=7)
-        ax.set_xlabel("rate", fontsize=7)
-        ax.tick_params(labelsize=6)
+        ax.set_title(f"{arch.replace('aft_', '')}: {fault_label(fault)}")
+        ax.set_xlabel("rate")
     for ax in axes[len(panels):]:
         ax.axis("off")
     axes[0].set_ylabel("test accuracy (%)")
     axes[0].set_ylim(0, 100)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower right", fontsize=7, ncol=2)
     fig.tight_layout()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 4),
+               frameon=False)  # one shared legend below the panels, over no data
     return fig
 
 

@@ -381,7 +381,7 @@ def plot_error_vs_p(summary: pd.DataFrame, title: str, ax=None):
             seen.add(L)
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: labels[i])
-    ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=7)
+    ax.legend([handles[i] for i in order], [labels[i] for i in order])
     ax.set_xlabel("deviation probability p")
     ax.set_ylabel("error rate")
     ax.set_title(title, fontsize=9)
@@ -391,20 +391,44 @@ def plot_error_vs_p(summary: pd.DataFrame, title: str, ax=None):
 
 
 def plot_params_needed(panels: dict[str, pd.DataFrame]):
-    """Figures 3–6 layout: parameters needed vs p, one line per error target, one panel per (network, deviation)."""
+    """Figures 3–6 layout: parameters needed vs p, one line per error target (coloured by the target, with a
+    colour bar), one panel per (network, deviation), panels stacked. A panel titled "Fig <n>: ..." also marks the paper's values
+    that :mod:`ftlib.reference` holds for CF-F<n>: the end of its p axis (dotted) and its headline point (the
+    p of its "+x % parameters" claim, dashed, labelled)."""
+    import re
+
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2), squeeze=False)
-    for ax, (title, needed) in zip(axes[0], panels.items()):
-        for target, g in needed.groupby("target", sort=True):
+    from .. import reference
+
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7.0, 3.4 * len(panels)), squeeze=False)
+    for ax, (title, needed) in zip(axes[:, 0], panels.items()):
+        targets = sorted(needed["target"].dropna().unique())
+        norm = Normalize(min(targets, default=0.0), max(targets, default=1.0) + 1e-12)
+        for target, g in needed.groupby("target", sort=True):  # one line per target, coloured by it
             g = g.sort_values("rate")
             if g["params"].notna().any():
-                ax.plot(g["rate"], g["params"], marker="o", ms=2.5, lw=1, label=f"error={target:.4g}")
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("p")
+                ax.plot(g["rate"], g["params"], marker="o", ms=3, lw=1, color=plt.cm.viridis(norm(target)))
+        fig.colorbar(ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="error-rate target", pad=0.02)
+        m = re.match(r"Fig\.? ?(\d+)", title)
+        ref = reference.REFERENCES.get(f"CF-F{m.group(1)}") if m else None
+        if ref is not None:
+            vals = ref.values
+            if vals.get("p_axis_max"):
+                ax.axvline(vals["p_axis_max"], color="grey", ls=":", lw=1, label="paper: end of its p axis")
+            pct = next((v for k, v in vals.items() if k.startswith("extra_params_pct")), None)
+            if pct is not None and vals.get("p"):
+                ax.axvline(vals["p"], color="black", ls="--", lw=1,
+                           label=f"paper: +{pct:g} % params for error {vals['target']:g} at p = {vals['p']:g}")
+        ax.set_title(title)
+        ax.set_xlabel("deviation probability p")
+        ax.set_ylabel("nb of params")
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, -3))
-        ax.legend(fontsize=5, ncol=1)
-    axes[0][0].set_ylabel("nb of params")
+        if ax.get_legend_handles_labels()[1]:  # the paper's marks only: the targets have the colour bar
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, ncol=1)
     fig.tight_layout()
     return fig
 
@@ -425,9 +449,9 @@ def plot_range_dependence(summaries: dict[str, pd.DataFrame], title: str):
     ax.set_xlabel("deviation probability p")
     ax.set_ylabel("error rate")
     ax.set_yscale("log")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title)
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, -3))
-    ax.legend(fontsize=5)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
     fig.tight_layout()
     return fig
 

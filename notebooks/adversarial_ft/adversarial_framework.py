@@ -83,7 +83,7 @@ report.banner()
 
 # %%
 grid, models, phase1 = aft.table2_models(cfg)
-grid.round(2)
+grid
 
 # %% [markdown]
 # ## Table 2: the best of each method beside the paper's
@@ -93,7 +93,7 @@ grid.round(2)
 
 # %%
 table = aft.select(grid)
-aft.table2_side_by_side(table).round(2)
+aft.table2_side_by_side(table)
 
 # %% [markdown]
 # ## Figure 5: the Phase-I games
@@ -122,7 +122,8 @@ aft.compare_phase1(report, phase1)
 for arch, pre in phase1.items():
     t = models[(arch, "proposed", 0.0)]
     report.check("AFT-A1:algorithm", "Algorithm 1",
-                 f"{len(pre.history)} logged blocks, Phase II init_from {t.config.init_from[:24]}…",
+                 f"{len(pre.history)} logged blocks; Phase II starts from the Phase I cache entry "
+                 f"{t.config.init_from.split('/')[0]}, key {t.config.init_from.split('/')[-1][:12]}",
                  claim=f"{arch.replace('aft_', '')}: Phase I (games 1 and 2) then Phase II from its extractor")
 report.check("AFT-F3/F4/F6:diagrams", "drawn", "drawn on the method page of this chapter (not computed)")
 report.table()

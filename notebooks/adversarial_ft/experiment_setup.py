@@ -63,14 +63,14 @@ report.banner()
 
 # %%
 ours = aft.table1(cfg)
-ours.round(2)
+ours  # numbers by their scale (λ in scientific notation): ftlib.report.fmt_number
 
 # %% [markdown]
 # ## Our Table 1 beside the paper's
 # Accuracies in %, generalization error and gaps in percentage points (pp).
 
 # %%
-aft.table1_side_by_side(ours).round(2)
+aft.table1_side_by_side(ours)
 
 # %% [markdown]
 # The same numbers as a figure: solid lines are ours, dashed lines the paper's.

@@ -105,7 +105,10 @@ report.figure(cf.plot_params_needed({titles[i]: needed[f"{i}:{mode}"] for i in (
 # $p > 0$ grid where some model still meets them.
 
 # %%
-{i: cf.reachability(needed[f"{i}:{mode}"]).round(4) for i in titles}
+import pandas as pd
+
+pd.concat({titles[i]: cf.reachability(needed[f"{i}:{mode}"]).set_index("target") for i in titles},
+          names=["figure", "target"])
 
 # %% [markdown]
 # ## The headline, recomputed by the same rule

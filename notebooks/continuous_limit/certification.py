@@ -14,14 +14,14 @@
 # Algorithm 1 trains a network with the regularizers of Eq. 1 and checks, in order:
 # balancedness q of the first layer's incoming weight mass (raise μ while q < 10⁻²);
 # Proposition 3's tail δ₀ (raise the width n₁ by a constant while δ₀ > 1/6, with
-# α = e^{2.5}·p, the original's choices); continuity (raise ψ while R3 ≥ C = 100, where R3 is
-# the derivative part of smooth(W₁): Σ_ij |(D W)_ij| of finite differences of the first-layer
+# $\alpha = e^{2.5} p$, the original's choices); continuity (raise ψ while R3 ≥ C = 100, where R3 is
+# the derivative part of smooth(W₁): $\sum_{ij} \lvert (D W)_{ij} \rvert$ of finite differences of the first-layer
 # weights along the neuron axis, averaged over 2-, 5-, 11- and 15-point stencils — exactly what
 # the original TheAlgorithm.ipynb tests, `r['derivative'] >= 100`; its two-point part is the
-# paper's number of changes C_d = Σ_ij |W_{i+1,j} − W_ij|, supplement Table 1); Theorem 1's
+# paper's number of changes $C_d = \sum_{ij} \lvert W_{i+1,j} - W_{ij} \rvert$, supplement Table 1); Theorem 1's
 # E Δ and Var Δ of the loss change and
 # Proposition 5's Chebyshev δ (raise n₁ and λ while δ > 1/3). It then outputs R median copies,
-# R = ⌈2 log(1/δ_target)/log 3⌉. The paper runs it on MNIST (784-n₁-100-10, crashes p = 10⁻²
+# $R = \lceil 2 \log(1/\delta_{target}) / \log 3 \rceil$. The paper runs it on MNIST (784-n₁-100-10, crashes p = 10⁻²
 # on the first hidden layer, batch 1000, 30 epochs) for ε = 9·10⁻³, δ = 10⁻⁵ and obtains
 # R = 20, n₁ = 500, λ = 10⁻⁶, μ = 10⁻¹⁰, ψ = (10⁻⁴, 10⁻²).
 #
@@ -35,7 +35,7 @@
 # width raise, four ψ raises and four (n₁, λ) raises); each iteration trains a fresh network
 # from a random initialisation, as the original does (no warm start: the width changes, and
 # the paper's space analysis deletes the previous network); ⌈·⌉ for R (the unrounded
-# 2·ln(10⁵)/ln 3 = 20.96; the paper's R = 20 is the rounded-down value, for which (1/3)^{R/2}
+# 2·ln(10⁵)/ln 3 = 20.96; the paper's R = 20 is the rounded-down value, for which $(1/3)^{R/2}$
 # = 1.7·10⁻⁵ > δ).
 #
 # **Quick profile**: all 60,000 training images, batch 1000 and 4 epochs per iteration, i.e. 240
