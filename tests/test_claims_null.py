@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+import ftlib.sections  # noqa: F401  (the registry first: importing ftlib.experiments.adversarial_ft alone is circular)
 from ftlib import claims
 from ftlib.claims import BEATS, MATCHES, NO_EFFECT, RANK, Claim, decide
 
@@ -274,3 +275,120 @@ def test_aft_t2_noninferiority_rule_meets_its_null():
 
     assert rate(0.87, 0.88) <= _slack(c.alpha)
     assert rate(0.90, 0.88) >= 0.6
+
+
+def test_aft_f1_std_rules_meet_their_nulls():
+    """AFT-F1: two weight sets drawn from one distribution (null) rarely read "smaller std"; a 10 % smaller std
+    over 2,000 weights does. The std rows: a true std at the paper's value + the tolerance rarely matches."""
+    from ftlib.experiments.adversarial_ft import _p_positive, std_log_gap
+
+    c = claims.get("AFT-F1:smaller_std")
+    rng = np.random.default_rng(12)
+    n = 2000
+
+    def rate(ratio):
+        hits = 0
+        for _ in range(REPS):
+            a, b = rng.normal(0, 1.0, n), rng.normal(0, ratio, n)
+            d, se = std_log_gap(a.std(ddof=1), n, b.std(ddof=1), n)
+            hits += decide(c, p_value=_p_positive(d, se)).passed
+        return hits / REPS
+
+    assert rate(1.0) <= _slack(c.alpha)
+    assert rate(0.9) >= 0.6
+    m = claims.get("AFT-F1:std_regularized")
+    for true, limit in ((0.05 + m.tolerance, _slack(m.alpha)), (0.05, None)):
+        s_ = np.array([rng.normal(0, true, n).std(ddof=1) for _ in range(REPS)])
+        ok = np.mean([decide(m, estimate=v, se=v / math.sqrt(2 * (n - 1)), paper=0.05).passed for v in s_])
+        assert ok <= limit if limit else ok >= 0.6
+
+
+def _cf_summary(errors: dict, rates, sigma: float, n: int, rng, params=None) -> "object":
+    """An :func:`error_summary`-like table: model → true mean error per rate (one value per rate), ``n`` fault
+    draws of noise ``sigma`` at p > 0 (p = 0: one exact value)."""
+    import pandas as pd
+
+    rows = []
+    for i, (model, errs) in enumerate(errors.items()):
+        for rate, e in zip(rates, errs):
+            if rate == 0:
+                rows.append({"model": model, "rate": 0.0, "n": 1, "mean": e, "std": float("nan"),
+                             "params": (params or {}).get(model, 100 * (i + 1))})
+                continue
+            x = rng.normal(e, sigma, n)
+            rows.append({"model": model, "rate": rate, "n": n, "mean": x.mean(), "std": x.std(ddof=1),
+                         "params": (params or {}).get(model, 100 * (i + 1))})
+    return pd.DataFrame(rows)
+
+
+def test_cf_f3_f4_f6_rules_meet_their_nulls():
+    """CF-F3 ("no model meets the target at p ≥ 1e-3") with one model exactly at the target (null) and all far
+    above (alternative); CF-F4/F6 ("every target stays reachable") with the best model exactly at the target at
+    one p (null) and all well below (alternative); 5 fault draws, noise 0.002."""
+    from ftlib.experiments.computation_failures import p_reachable, p_unreachable
+
+    rng = np.random.default_rng(13)
+    rates, t, sig = (0.0, 1e-3, 2e-3), 0.020, 0.002
+    c3, c4 = claims.get("CF-F3:unreachable"), claims.get("CF-F4:reachable")
+
+    def rate3(at_target):
+        errs = {"a": (0.018, t if at_target else 0.03, 0.04), "b": (0.017, 0.035, 0.045)}
+        return np.mean([decide(c3, p_value=p_unreachable(_cf_summary(errs, rates, sig, 5, rng), t, 1e-3)[0]).passed
+                        for _ in range(REPS // 3)])
+
+    def rate4(at_target):
+        errs = {"a": (0.015, 0.016, t if at_target else 0.016), "b": (0.014, 0.015, 0.016)
+                if not at_target else (0.014, 0.015, 0.03)}
+        return np.mean([decide(c4, p_value=p_reachable(_cf_summary(errs, rates, sig, 5, rng), [t])[0]).passed
+                        for _ in range(REPS // 3)])
+
+    assert rate3(True) <= _slack(c3.alpha, REPS // 3) and rate3(False) >= 0.6
+    assert rate4(True) <= _slack(c4.alpha, REPS // 3) and rate4(False) >= 0.6
+
+
+def test_cf_f5_bootstrap_rule_meets_its_null():
+    """CF-F5: the CNN and the MLP families identical (null: equal increases with the same noise) rarely read
+    "the CNN needs a smaller increase"; a CNN whose smallest model meets the target at p = 1e-3 by far and an
+    MLP that needs its larger model passes."""
+    from ftlib.experiments.computation_failures import p_smaller_overhead
+
+    c = claims.get("CF-F5:cnn_smaller_overhead")
+    rng = np.random.default_rng(14)
+    rates, t, sig = (0.0, 1e-3), 0.020, 0.002
+    same = {"s": (0.018, 0.021), "l": (0.015, 0.017)}
+    null = [decide(c, p_value=p_smaller_overhead(_cf_summary(same, rates, sig, 5, rng), t,
+                                                 _cf_summary(same, rates, sig, 5, rng), t, 1e-3, 400, r)).passed
+            for r in range(REPS // 3)]
+    assert np.mean(null) <= _slack(c.alpha, REPS // 3)
+    good = {"s": (0.015, 0.016), "l": (0.012, 0.013)}
+    alt = [decide(c, p_value=p_smaller_overhead(_cf_summary(good, rates, sig, 5, rng), t,
+                                                _cf_summary({"s": (0.018, 0.03), "l": (0.015, 0.016)}, rates, sig,
+                                                            5, rng), t, 1e-3, 400, r)).passed
+           for r in range(REPS // 3)]
+    assert np.mean(alt) >= 0.6
+
+
+def test_cf_h_activation_rule_meets_its_null():
+    """CF-H activation ("similarly robust", TOST on the log ratio of the two increases, margin a factor 2): a
+    true ratio of 2 (null) rarely passes; equal increases pass (5 fault draws each, noise 10 % of the
+    increase)."""
+    import pandas as pd
+
+    from ftlib.experiments.computation_failures import log_ratio
+    from ftlib.faults.stats import mean_ci
+
+    c = claims.get("CF-H:activation_MLP")
+    rng = np.random.default_rng(15)
+
+    def rate(ratio, noise=0.1):
+        hits = 0
+        for _ in range(REPS):
+            a, b = (mean_ci(rng.normal(m, noise * 0.01, 5)) for m in (0.01, 0.01 * ratio))
+            ra = pd.Series({"increase": a["mean"], "ci_halfwidth": a["ci_halfwidth"]})
+            rb = pd.Series({"increase": b["mean"], "ci_halfwidth": b["ci_halfwidth"]})
+            est, se = log_ratio(rb, ra)
+            hits += decide(c, estimate=est, se=se).passed
+        return hits / REPS
+
+    assert rate(2.0) <= _slack(c.alpha) and rate(0.5) <= _slack(c.alpha)
+    assert rate(1.0) >= 0.6

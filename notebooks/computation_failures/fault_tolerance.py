@@ -116,7 +116,7 @@ report.figure(cf.plot_params_needed({titles[i]: needed[f"{i}:{mode}"] for i in (
 # $p = 10^{-3}$.
 
 # %%
-headline = cf.compare_fault_tolerance(report, cfg, needed, tables)
+headline = cf.compare_fault_tolerance(report, cfg, needed, tables, summaries)
 headline
 
 # %% [markdown]
