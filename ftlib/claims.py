@@ -401,6 +401,32 @@ _declare(
           "T1 Var Δ against p_train", RANK, headline=True, n=(3, 5)),
     Claim("CL-T2:crashing_mae", "the crashing experiment's MAE orders the networks better than chance",
           "crashing MAE against p_train", RANK, headline=True, n=(3, 5)),
+    Claim("CL-B:b3_b4_meaningful", "b3 and b4 are meaningful: median relative error below 100 % in every panel",
+          "1 − median relative error of b3 and b4 per panel (8 panels each)", BEATS, headline=True,
+          method="one-sided z tests with the Monte Carlo standard error of each relative error (the sampling "
+          "error of the draws), intersection-union over the panels"),
+    Claim("CL-B:b1_b2_not", "b1 and b2 are not meaningful: median relative error above 100 % in every panel",
+          "median relative error of b1 and b2 per panel − 1", BEATS, headline=True,
+          method="one-sided z tests with the Monte Carlo standard error of each relative error (the sampling "
+          "error of the draws), intersection-union over the panels"),
+    Claim("CL-B:b3_b4_order_better", "b3 and b4 order the cases better than b1 and b2",
+          "rank loss (b1 or b2) − rank loss (b3 or b4), paired over the 8 panels", BEATS, headline=True, n=8,
+          method="one-sided paired t tests over the panels, intersection-union over the four pairs"),
+    Claim("CL-B:b4_not_worse", "b4 is at least as accurate as b3 (relative error) in every panel",
+          "relative error (b3) − relative error (b4) + 0.02 (the margin), per panel", BEATS, tolerance=0.02,
+          tolerance_source="a non-inferiority margin of 2 points of relative error for 'at least as good', "
+          "declared 2026-12-01 before the next run (the former rule, b4 ≤ b3 as point estimates, had none)",
+          method="one-sided non-inferiority z tests with the Monte Carlo standard error of the difference "
+          "(both errors share the Monte Carlo truth: at most (rel3 + rel4)·its relative s.e., the sampling error "
+          "of the draws), intersection-union over the panels",
+          changed="2026-12-01 (issue 17): the point rule b4 ≤ b3 replaced by a non-inferiority test with the "
+          "Monte Carlo noise; it stays a detail row"),
+    Claim("CL-P2:grows_with_depth", "the spectral bound's looseness grows exponentially with depth",
+          "least-squares slope of log10(b1 / experiment) on the number of hidden layers (1–5)", BEATS,
+          headline=True, method="one-sided t test of the slope (its standard error from the fit, n − 2 d.o.f.; "
+          "each depth the median of 3 random networks)"),
+    Claim("CL-P2:loose", "b1 / experiment exceeds 1 at every depth (true of any network: b1 is an upper bound)",
+          "b1 / experiment", IMPLEMENTED_TEST, headline=False),
     Claim("CL-REG:similar", "crashing accuracy with the Var Δ regularizer is similar to that with dropout",
           "crashing test accuracy (%), best Var Δ setting − best dropout setting, per repetition", NO_EFFECT,
           tolerance=2.0, tolerance_source="the paper's Fig 10 is read to about ±2 percentage points",
