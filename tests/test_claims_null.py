@@ -475,3 +475,27 @@ def test_cl_p2_slope_rule_meets_its_null():
         return hits / REPS
 
     assert rate(0.0) <= _slack(c.alpha) and rate(0.3) >= 0.6
+
+
+def test_cl_cont_slope_rules_meet_their_nulls():
+    """CL-CONT: one network per quick width (50–400); log-log slopes with a noise of 0.1 in ln(quantity). A true
+    slope at −1 + the tolerance (null) rarely matches −1; the true −1 passes when the noise allows it. The ‖W‖∞
+    product with a true slope at the margin rarely reads flat; a flat one with noise 0.05 passes."""
+    from ftlib.experiments.continuous_limit_training import slope_fit
+
+    rng = np.random.default_rng(18)
+    widths = np.array([50, 100, 200, 400])
+    c, w = claims.get("CL-CONT:slope_D"), claims.get("CL-CONT:winf_flat")
+
+    def rate(claim, slope, noise, **kw):
+        hits = 0
+        for _ in range(REPS):
+            b, se, dof = slope_fit(widths, np.exp(slope * np.log(widths) + rng.normal(0, noise, 4)))
+            hits += decide(claim, estimate=b, se=se, df=dof or np.inf, **kw).passed
+        return hits / REPS
+
+    assert rate(c, -1 + c.tolerance, 0.1, paper=-1.0) <= _slack(c.alpha)
+    assert rate(c, -1 - c.tolerance, 0.1, paper=-1.0) <= _slack(c.alpha)
+    assert rate(c, -1.0, 0.05, paper=-1.0) >= 0.6
+    assert rate(w, w.tolerance, 0.1) <= _slack(w.alpha)
+    assert rate(w, 0.0, 0.05) >= 0.6

@@ -363,6 +363,60 @@ def slopes(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def slope_fit(n, v) -> tuple[float, float, int]:
+    """Least-squares slope of log v against log n (as :func:`ftlib.theory.loglog_slope`), its standard error
+    from the fit and the degrees of freedom (:func:`scipy.stats.linregress`; NaN s.e. with two points)."""
+    from scipy import stats
+
+    x, y = np.log(np.asarray(n, dtype=float)), np.log(np.asarray(v, dtype=float))
+    if len(x) < 2:
+        return math.nan, math.nan, 0
+    if len(x) == 2:
+        return float((y[1] - y[0]) / (x[1] - x[0])), math.nan, 0
+    fit = stats.linregress(x, y)
+    return float(fit.slope), float(fit.stderr), len(x) - 2
+
+
+def compare_continuity(report, s: Settings, cont: pd.DataFrame) -> None:
+    """CL-CONT by its declared claims (:mod:`ftlib.claims`): per image data set, with the regularizer, the
+    slopes of avg |D_i| and avg |H_ij| against N match −1 and −2 (TOST with the fit's standard error), the
+    ‖W‖∞ product is flat in N (TOST on its log-log slope) and, for MNIST, the accuracies (detail rows); for
+    Boston the plain network's slope of avg |D_i|."""
+    from ..reference import get
+
+    ref = get("CL-CONT").values
+    for ds in [d for d in s.datasets if d != "boston"]:
+        name = "MNIST" if ds == "mnist" else "FashionMNIST"
+        r = cont[(cont.dataset == ds) & cont.regularized & cont.learned]
+        pl = cont[(cont.dataset == ds) & ~cont.regularized]
+        for key, col, paper in (("slope_D", "avg_D", ref["slope_D"]), ("slope_H", "avg_Hij", ref["slope_H"])):
+            b, se, dof = slope_fit(r.N, r[col])
+            plain = slope_fit(pl[pl.learned].N, pl[pl.learned][col])[0]
+            report.check(f"CL-CONT:{key}", paper, b, claim=f"{name}: slope of {col.replace('avg_', 'avg |')}| vs N, "
+                         "regularized", estimate=b, se=se, df=dof or np.inf, note=f"plain: {plain:.2f}")
+        b, se, dof = slope_fit(r.N, r.winf_product)
+        ratio = float(r.winf_product.max() / r.winf_product.min()) if len(r) else math.nan
+        report.check("CL-CONT:winf_flat", "stable", f"slope {b:+.3f} ± {se:.2g}; max/min over N {ratio:.2f}",
+                     claim=f"{name}: the ‖W‖∞ product stabilizes with the regularizer", estimate=b, se=se,
+                     df=dof or np.inf,
+                     summary=f"log-log slope of the ‖W‖∞ product over {len(r)} widths")
+        if ds == "mnist":
+            for key, reg, paper in (("accuracy_plain", False, ref["accuracy_before"]),
+                                    ("accuracy_regularized", True, ref["accuracy_after"])):
+                acc = cont[(cont.dataset == ds) & (cont.regularized == reg)].test_acc
+                report.check(f"CL-CONT:{key}", paper, float(acc.mean()), values=acc.to_numpy(float),
+                             note="mean over widths")
+    if "boston" in s.datasets:
+        bd = cont[cont.dataset == "boston"]
+        plain = bd[~bd.regularized & bd.learned] if "regularized" in bd else bd[bd.learned]
+        collapsed = ", ".join(str(int(n)) for n in bd[~bd.learned].N.unique())
+        note = (f"fit over the {len(plain)} widths that learned"
+                + (f"; N = {collapsed} collapsed (constant output, test MSE = Var y), left out" if collapsed else ""))
+        b, se, dof = slope_fit(plain.N, plain.avg_D)
+        report.check("CL-CONT:boston_slope_D", ref["slope_D"], b, estimate=b, se=se, df=dof or np.inf, note=note,
+                     claim="Boston: plain networks already show the derivative decay (slope of avg |D_i|)")
+
+
 def plot_weights(weights: dict, neurons: int = 8):
     """First-layer weight images of ``neurons`` neighbouring neurons (non-regularized vs regularized rows)."""
     import matplotlib.pyplot as plt
