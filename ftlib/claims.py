@@ -63,6 +63,8 @@ class Claim:
     method: str = ""
     """How the test is computed when not the kind's default (e.g. "one-sided z test with binomial standard
     errors"); shown in the rule."""
+    power: str = ""
+    """The power statement when not the kind's default one (e.g. an exact binomial test)."""
     powered: bool = True
     """False when the quick profile's sample cannot confirm the claim even when it is true (the rule says so;
     its test then checks that 4 × the sample can)."""
@@ -267,6 +269,8 @@ def detectable(claim: Claim) -> str:
     (empty when the claim has no sample size or no test)."""
     if claim.test in (IMPLEMENTED_TEST, NOT_RUNNABLE_TEST):
         return ""
+    if claim.power:
+        return claim.power
     a = claim.alpha
     if claim.n is None:  # a z test on an estimate and its standard error
         z = stats.norm.ppf(1 - a) + stats.norm.ppf(POWER)
@@ -448,6 +452,13 @@ _declare(
           "least-squares log-log slope of avg |D_i| against N, plain networks that learned", MATCHES,
           tolerance=0.3, tolerance_source="±0.3, the notebook's tolerance, declared before this change",
           headline=True, method="TOST (t, widths − 2 degrees of freedom) with the fit's standard error"),
+    Claim("CL-ALG:certificate", "Algorithm 1 returns a certificate: the median of R copies fails (loss increase "
+          "≥ ε) with probability below δ", "failures of the median of R copies (and of single copies against "
+          "Chebyshev's δ) over the check's images × trials", BEATS, headline=True, powered=False,
+          method="exact one-sided binomial tests (H0: failure probability ≥ δ), intersection-union of the "
+          "median and single-copy checks; no certificate reads not reproduced",
+          power="power: with n checks and no failure it can pass only when n ≥ ln(1/α)/δ (3.0e5 at δ = 1e-5; "
+          "the quick profile's 100 images × 1,000 trials = 1e5 cannot)"),
     Claim("CL-REG:similar", "crashing accuracy with the Var Δ regularizer is similar to that with dropout",
           "crashing test accuracy (%), best Var Δ setting − best dropout setting, per repetition", NO_EFFECT,
           tolerance=2.0, tolerance_source="the paper's Fig 10 is read to about ±2 percentage points",

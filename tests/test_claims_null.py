@@ -499,3 +499,26 @@ def test_cl_cont_slope_rules_meet_their_nulls():
     assert rate(c, -1.0, 0.05, paper=-1.0) >= 0.6
     assert rate(w, w.tolerance, 0.1) <= _slack(w.alpha)
     assert rate(w, 0.0, 0.05) >= 0.6
+
+
+def test_cl_alg_certificate_rule_meets_its_null():
+    """CL-ALG's certificate: failures at exactly δ (null) rarely pass, at the quick size (1e5 checks) and at
+    4 × it; a failure probability of δ/10 passes with 4 × the quick checks (the rule says quick cannot)."""
+    from ftlib.experiments.continuous_limit_training import p_certificate
+
+    c = claims.get("CL-ALG:certificate")
+    rng = np.random.default_rng(19)
+    delta, cheb, R = 1e-5, 1e-2, 21
+
+    def rate(q, n):
+        hits = 0
+        for _ in range(REPS):
+            check = {"failures": int(rng.binomial(n, q)), "n": n, "single_failures": int(rng.binomial(n * R, cheb / 10)),
+                     "single_n": n * R}
+            hits += decide(c, p_value=p_certificate(check, delta, cheb)[0]).passed
+        return hits / REPS
+
+    assert rate(delta, 100_000) <= _slack(c.alpha) and rate(delta, 400_000) <= _slack(c.alpha)
+    assert rate(delta / 10, 400_000) >= 0.6
+    assert rate(delta / 10, 100_000) == 0.0  # underpowered at the quick size, as the rule says
+    assert "3.0e5" in c.rule()

@@ -417,6 +417,67 @@ def compare_continuity(report, s: Settings, cont: pd.DataFrame) -> None:
                      claim="Boston: plain networks already show the derivative decay (slope of avg |D_i|)")
 
 
+def p_certificate(check: dict, delta: float, single_delta: float) -> tuple[float, float, float]:
+    """CL-ALG's certificate test: exact one-sided binomial p-values (:func:`scipy.stats.binom`, H0: the failure
+    probability is ≥ the target) of the median-of-R check (``failures`` of ``n`` against ``delta``) and of the
+    single copies (``single_failures`` of ``single_n`` against Chebyshev's ``single_delta``); returns
+    (intersection-union p = the larger, p median, p single)."""
+    from scipy import stats
+
+    pm = float(stats.binom.cdf(check["failures"], check["n"], delta))
+    ps = float(stats.binom.cdf(check["single_failures"], check["single_n"], single_delta))
+    return max(pm, ps), pm, ps
+
+
+def compare_certificate(report, s: Settings, cert, check: dict | None, cert_row: dict, trace: pd.DataFrame) -> None:
+    """CL-ALG by its declared claim ``CL-ALG:certificate`` (a certificate is returned, and its failure
+    frequencies are below δ by an exact binomial test) and detail rows: n₁, λ on the original's scale, μ, ψ."""
+    from ..reference import get
+    from ..regularizers import lambda_on_original_scale
+
+    ref = get("CL-ALG").values
+    if not cert.feasible:
+        last = trace.iloc[-1]
+        steps = s.epochs * math.ceil((s.n_train or 60_000) / s.batch_size)
+        continuity = trace.stage.eq("continuity").all()
+        why = (f"no certificate after {cert.iterations} iterations: {last.decision}; "
+               f"R3 went {trace.R3.iloc[0]:.4g} → {trace.R3.min():.4g} (C = {s.max_changes:g}) with "
+               f"{steps} Adam steps per network (the paper: 1,800)") if continuity else \
+            f"no certificate after {cert.iterations} iterations: {last.decision}"
+        report.check("CL-ALG:certificate", "R = 20, n₁ = 500", why, p_value=float("nan"), summary=why,
+                     note="the continuity criterion was never met within the iteration limit" if continuity else "")
+        return
+    report.numeric("CL-ALG", "n₁", ref["n1"], cert.n1, 200.0, headline=False)
+    lam_orig = lambda_on_original_scale(cert.lam, 10, s.p)
+    ok = lam_orig > 0 and abs(math.log10(lam_orig) - math.log10(ref["lambda"])) <= 1.0
+    report.qualitative("CL-ALG", "λ on the original's scale (within a factor 10)", f"{ref['lambda']:g}",
+                       f"{lam_orig:g} (ours {cert.lam:g} × n_L/p = × {10 / s.p:g})", ok, headline=False,
+                       rule="detail: |log10 λ_original − log10 λ_paper| ≤ 1 (one raise)")
+    report.qualitative("CL-ALG", "μ (shown; our balance term is not the original's squared one)", f"{ref['mu']:g}",
+                       f"{cert.mu:g}", False, headline=False, rule="detail: not comparable (different term)")
+    ok = all(o > 0 and abs(math.log10(o) - math.log10(r)) <= 1.0 for o, r in zip(cert.psi, ref["psi"]))
+    report.qualitative("CL-ALG", "ψ (each within a factor 10)", str(ref["psi"]), str(tuple(f"{v:g}" for v in cert.psi)),
+                       ok, headline=False, rule="detail: each |log10 ψ − log10 ψ_paper| ≤ 1")
+    p, pm, ps = p_certificate(check, s.delta, cert.delta)
+    reach = math.log(1 / report_alpha()) / s.delta
+    report.check("CL-ALG:certificate", f"≤ {s.delta:g}",
+                 f"{check['failures']} of {check['n']} = {check['frequency']:.3g} (95 % upper bound "
+                 f"{check['upper95']:.2g}); one copy: {check['single_frequency']:.3g} vs Chebyshev δ = {cert.delta:.3g}",
+                 p_value=p, summary=f"median of R copies: {check['failures']} failures in {check['n']} checks "
+                 f"(binomial p = {pm:.2g}); single copies: {check['single_failures']} in {check['single_n']} "
+                 f"(p = {ps:.2g})",
+                 note=("" if check["n"] >= reach else f"{check['n']} checks cannot show a probability below δ = "
+                       f"{s.delta:g} (that needs ≥ {reach:.2g} checks without a failure); ") +
+                 f"the certified network's accuracy on the certificate images: {cert_row['test_accuracy_%']:.1f} %")
+
+
+def report_alpha() -> float:
+    """The α of ``CL-ALG:certificate``."""
+    from ..claims import get
+
+    return get("CL-ALG:certificate").alpha
+
+
 def plot_weights(weights: dict, neurons: int = 8):
     """First-layer weight images of ``neurons`` neighbouring neurons (non-regularized vs regularized rows)."""
     import matplotlib.pyplot as plt
