@@ -270,6 +270,8 @@ def bootstrap_overheads(summary: pd.DataFrame, target: float, rate: float, resam
     out = []
     for r in (0.0, rate):
         g = summary[np.isclose(summary["rate"], r)].sort_values("model")
+        if not len(g):  # the rate is not on the grid: no overhead to compare
+            return np.full(resamples, np.nan)
         n = g["n"].to_numpy(float)
         se = g["std"].fillna(0.0).to_numpy(float) / np.sqrt(np.maximum(n, 1))
         e = g["mean"].to_numpy(float) + se * rng.standard_t(np.maximum(n - 1, 1), (resamples, len(g)))

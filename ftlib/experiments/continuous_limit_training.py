@@ -392,7 +392,7 @@ def compare_continuity(report, s: Settings, cont: pd.DataFrame) -> None:
         for key, col, paper in (("slope_D", "avg_D", ref["slope_D"]), ("slope_H", "avg_Hij", ref["slope_H"])):
             b, se, dof = slope_fit(r.N, r[col])
             plain = slope_fit(pl[pl.learned].N, pl[pl.learned][col])[0]
-            report.check(f"CL-CONT:{key}", paper, b, claim=f"{name}: slope of {col.replace('avg_', 'avg |')}| vs N, "
+            report.check(f"CL-CONT:{key}", paper, b, claim=f"{name}: slope of {dict(avg_D='avg |D_i|', avg_Hij='avg |H_ij|')[col]} vs N, "
                          "regularized", estimate=b, se=se, df=dof or np.inf, note=f"plain: {plain:.2f}")
         b, se, dof = slope_fit(r.N, r.winf_product)
         ratio = float(r.winf_product.max() / r.winf_product.min()) if len(r) else math.nan
