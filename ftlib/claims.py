@@ -502,20 +502,23 @@ _declare(
           "median relative error of b3's Var Δ against Monte Carlo", MATCHES, tolerance=0.10,
           method="TOST with the Monte Carlo standard error",
           tolerance_source="'correct magnitude' read as within 10 % (declared before the run)", headline=True,
-          n=1, sigma=0.01, sigma_source="Monte Carlo design: 20,000 draws, relative s.e. of a variance ≈ √(2/20,000)"),
+          n=1, sigma=0.01, sigma_source="the sampling error of the Monte Carlo draws, not a measured seed-to-seed spread: "
+          "20,000 draws, relative s.e. of a variance ≈ √(2/20,000)"),
     *(Claim(f"CL-SUP:{q}", f"superposition of the {q} across layers holds to a few %",
             f"relative error of the superposed {q} against Monte Carlo", MATCHES, tolerance=0.05,
             method="TOST with the Monte Carlo standard error",
             tolerance_source="'a few %' (supplement Fig 11) read as within 5 % (declared before the run)",
             headline=True, n=1, sigma=0.01,
-            sigma_source="Monte Carlo design: 20,000 draws, relative s.e. ≈ √(2/20,000)")
+            sigma_source="the sampling error of the Monte Carlo draws, not a measured seed-to-seed spread: "
+          "20,000 draws, relative s.e. ≈ √(2/20,000)")
       for q in ("mean", "variance")),
     *(Claim(f"CL-AP9:{b}_matches", f"{b} matches the experiment's mean loss change at every epoch",
             f"{b} / experiment at each epoch (all must hold: intersection-union)", MATCHES, tolerance=tol,
             method="TOST with the Monte Carlo standard error",
             tolerance_source=f"'{b} ≈ experiment' read as within {tol:.0%} (declared before the run"
             + ("; b3 misses the curvature term, hence the wider margin)" if b == "b3" else ")"),
-            headline=b == "b4", n=1, sigma=0.05, sigma_source="Monte Carlo design: relative s.e. ≈ 5 % per epoch")
+            headline=b == "b4", n=1, sigma=0.05, sigma_source="the sampling error of the Monte Carlo draws, not a measured seed-to-seed spread: "
+          "relative s.e. ≈ 5 % per epoch")
       for b, tol in (("b4", 0.2), ("b3", 0.5))),
     Claim("CL-AP9:decays", "the mean loss change under crashes decays with training",
           "|E Δ| (first epoch) − |E Δ| (last epoch), Monte Carlo", BEATS, headline=True,
@@ -528,7 +531,8 @@ _declare(
           "Monte Carlo ln Var Δ", MATCHES, tolerance=1.0,
           tolerance_source="±1 in ln Var Δ (a factor e), for a stand-in architecture (MobileNet α = 0.75)",
           headline=True, method="TOST with the Monte Carlo standard error", n=1, sigma=0.05,
-          sigma_source="Monte Carlo design: 800 draws, s.e. of ln Var ≈ √(2/800)",
+          sigma_source="the sampling error of the Monte Carlo draws, not a measured seed-to-seed spread: "
+          "800 draws, s.e. of ln Var ≈ √(2/800)",
           changed="the ±1 tolerance was fixed after the first run (the notebook says so; with ±0.5 that run's "
           "Monte Carlo row would not have passed); kept, disclosed 2026-12-01 (issue 17), and the id reads at best "
           "partly reproduced while VGG16/VGG19 cannot run here"),
