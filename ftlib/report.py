@@ -536,11 +536,18 @@ class Report:
 
     def finding(self, id_: str, claim: str, ours: Any, p_value: float, note: str = "") -> Comparison:
         """Add a finding of the study beyond the papers (no paper value): its verdict is its confidence,
-        :func:`evidence_verdict` of ``p_value`` (the p-value of the test of the claim as stated)."""
+        :func:`evidence_verdict` of ``p_value`` (the p-value of the test of the claim as stated). ``id_`` may
+        be a declared claim's key (``"BEY-AFT:beats_l1_l2"``, :data:`ftlib.claims.CLAIMS`): the row then shows
+        its rule."""
+        rule = "finding: strong if p < 0.01, weak if p < 0.05"
+        if ":" in id_:
+            from . import claims
+
+            c = claims.get(id_)
+            id_, rule = c.id, c.rule() + "; " + rule
         reference.get(id_)
         row = Comparison(id_, claim, None, ours, None, self._verdict(evidence_verdict(p_value)),
-                         note or f"p = {p_value:.3g}", rule="finding: strong if p < 0.01, weak if p < 0.05",
-                         reason=f"p = {p_value:.3g}", status="tested")
+                         note or f"p = {p_value:.3g}", rule=rule, reason=f"p = {p_value:.3g}", status="tested")
         self.rows.append(row)
         return row
 

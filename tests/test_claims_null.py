@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+import ftlib.sections  # noqa: F401  (the registry first: importing ftlib.experiments.adversarial_ft alone is circular)
 from ftlib import claims
 from ftlib.claims import BEATS, MATCHES, NO_EFFECT, RANK, Claim, decide
 
@@ -274,3 +275,333 @@ def test_aft_t2_noninferiority_rule_meets_its_null():
 
     assert rate(0.87, 0.88) <= _slack(c.alpha)
     assert rate(0.90, 0.88) >= 0.6
+
+
+def test_aft_f1_std_rules_meet_their_nulls():
+    """AFT-F1: two weight sets drawn from one distribution (null) rarely read "smaller std"; a 10 % smaller std
+    over 2,000 weights does. The std rows: a true std at the paper's value + the tolerance rarely matches."""
+    from ftlib.experiments.adversarial_ft import _p_positive, std_log_gap
+
+    c = claims.get("AFT-F1:smaller_std")
+    rng = np.random.default_rng(12)
+    n = 2000
+
+    def rate(ratio):
+        hits = 0
+        for _ in range(REPS):
+            a, b = rng.normal(0, 1.0, n), rng.normal(0, ratio, n)
+            d, se = std_log_gap(a.std(ddof=1), n, b.std(ddof=1), n)
+            hits += decide(c, p_value=_p_positive(d, se)).passed
+        return hits / REPS
+
+    assert rate(1.0) <= _slack(c.alpha)
+    assert rate(0.9) >= 0.6
+    m = claims.get("AFT-F1:std_regularized")
+    for true, limit in ((0.05 + m.tolerance, _slack(m.alpha)), (0.05, None)):
+        s_ = np.array([rng.normal(0, true, n).std(ddof=1) for _ in range(REPS)])
+        ok = np.mean([decide(m, estimate=v, se=v / math.sqrt(2 * (n - 1)), paper=0.05).passed for v in s_])
+        assert ok <= limit if limit else ok >= 0.6
+
+
+def _cf_summary(errors: dict, rates, sigma: float, n: int, rng, params=None) -> "object":
+    """An :func:`error_summary`-like table: model → true mean error per rate (one value per rate), ``n`` fault
+    draws of noise ``sigma`` at p > 0 (p = 0: one exact value)."""
+    import pandas as pd
+
+    rows = []
+    for i, (model, errs) in enumerate(errors.items()):
+        for rate, e in zip(rates, errs):
+            if rate == 0:
+                rows.append({"model": model, "rate": 0.0, "n": 1, "mean": e, "std": float("nan"),
+                             "params": (params or {}).get(model, 100 * (i + 1))})
+                continue
+            x = rng.normal(e, sigma, n)
+            rows.append({"model": model, "rate": rate, "n": n, "mean": x.mean(), "std": x.std(ddof=1),
+                         "params": (params or {}).get(model, 100 * (i + 1))})
+    return pd.DataFrame(rows)
+
+
+def test_cf_f3_f4_f6_rules_meet_their_nulls():
+    """CF-F3 ("no model meets the target at p ≥ 1e-3") with one model exactly at the target (null) and all far
+    above (alternative); CF-F4/F6 ("every target stays reachable") with the best model exactly at the target at
+    one p (null) and all well below (alternative); 5 fault draws, noise 0.002."""
+    from ftlib.experiments.computation_failures import p_reachable, p_unreachable
+
+    rng = np.random.default_rng(13)
+    rates, t, sig = (0.0, 1e-3, 2e-3), 0.020, 0.002
+    c3, c4 = claims.get("CF-F3:unreachable"), claims.get("CF-F4:reachable")
+
+    def rate3(at_target):
+        errs = {"a": (0.018, t if at_target else 0.03, 0.04), "b": (0.017, 0.035, 0.045)}
+        return np.mean([decide(c3, p_value=p_unreachable(_cf_summary(errs, rates, sig, 5, rng), t, 1e-3)[0]).passed
+                        for _ in range(REPS // 3)])
+
+    def rate4(at_target):
+        errs = {"a": (0.015, 0.016, t if at_target else 0.016), "b": (0.014, 0.015, 0.016)
+                if not at_target else (0.014, 0.015, 0.03)}
+        return np.mean([decide(c4, p_value=p_reachable(_cf_summary(errs, rates, sig, 5, rng), [t])[0]).passed
+                        for _ in range(REPS // 3)])
+
+    assert rate3(True) <= _slack(c3.alpha, REPS // 3) and rate3(False) >= 0.6
+    assert rate4(True) <= _slack(c4.alpha, REPS // 3) and rate4(False) >= 0.6
+
+
+def test_cf_f5_bootstrap_rule_meets_its_null():
+    """CF-F5: the CNN and the MLP families identical (null: equal increases with the same noise) rarely read
+    "the CNN needs a smaller increase"; a CNN whose smallest model meets the target at p = 1e-3 by far and an
+    MLP that needs its larger model passes."""
+    from ftlib.experiments.computation_failures import p_smaller_overhead
+
+    c = claims.get("CF-F5:cnn_smaller_overhead")
+    rng = np.random.default_rng(14)
+    rates, t, sig = (0.0, 1e-3), 0.020, 0.002
+    same = {"s": (0.018, 0.021), "l": (0.015, 0.017)}
+    null = [decide(c, p_value=p_smaller_overhead(_cf_summary(same, rates, sig, 5, rng), t,
+                                                 _cf_summary(same, rates, sig, 5, rng), t, 1e-3, 400, r)).passed
+            for r in range(REPS // 3)]
+    assert np.mean(null) <= _slack(c.alpha, REPS // 3)
+    good = {"s": (0.015, 0.016), "l": (0.012, 0.013)}
+    alt = [decide(c, p_value=p_smaller_overhead(_cf_summary(good, rates, sig, 5, rng), t,
+                                                _cf_summary({"s": (0.018, 0.03), "l": (0.015, 0.016)}, rates, sig,
+                                                            5, rng), t, 1e-3, 400, r)).passed
+           for r in range(REPS // 3)]
+    assert np.mean(alt) >= 0.6
+
+
+def test_cf_h_activation_rule_meets_its_null():
+    """CF-H activation ("similarly robust", TOST on the log ratio of the two increases, margin a factor 2): a
+    true ratio of 2 (null) rarely passes; equal increases pass (5 fault draws each, noise 10 % of the
+    increase)."""
+    import pandas as pd
+
+    from ftlib.experiments.computation_failures import log_ratio
+    from ftlib.faults.stats import mean_ci
+
+    c = claims.get("CF-H:activation_MLP")
+    rng = np.random.default_rng(15)
+
+    def rate(ratio, noise=0.1):
+        hits = 0
+        for _ in range(REPS):
+            a, b = (mean_ci(rng.normal(m, noise * 0.01, 5)) for m in (0.01, 0.01 * ratio))
+            ra = pd.Series({"increase": a["mean"], "ci_halfwidth": a["ci_halfwidth"]})
+            rb = pd.Series({"increase": b["mean"], "ci_halfwidth": b["ci_halfwidth"]})
+            est, se = log_ratio(rb, ra)
+            hits += decide(c, estimate=est, se=se).passed
+        return hits / REPS
+
+    assert rate(2.0) <= _slack(c.alpha) and rate(0.5) <= _slack(c.alpha)
+    assert rate(1.0) >= 0.6
+
+
+def _bounds_table(rel: dict, mc_se: float, rng):
+    """A :func:`bounds_comparison`-like table: 4 setups × 2 quantities, each bound's true median relative error
+    ``rel[b]`` observed with the Monte Carlo noise (1 + rel)·``mc_se``; rank losses with noise 0.05 around
+    0.2 (b3, b4) or ``rel``-driven 0.2 + 0.1·(b in b1, b2)."""
+    import pandas as pd
+
+    rows = []
+    for net in ("A", "B"):
+        for vary in ("inputs", "networks"):
+            for q in ("mean", "std"):
+                for b, r in rel.items():
+                    rows.append({"networks": net, "varying": vary, "quantity": q, "bound": b,
+                                 "rel_error": r + (1 + r) * mc_se * rng.normal(), "mc_rel_se": mc_se,
+                                 "rank_loss": 0.3 + rng.normal(0, 0.05)})
+    return pd.DataFrame(rows)
+
+
+def test_cl_b_rules_meet_their_nulls():
+    """CL-B at the quick Monte Carlo error (20,000 draws: relative s.e. of a std ≈ 0.005; 0.02 for a mean):
+    b3 exactly at 100 % in one panel (null) rarely reads meaningful; b1 exactly at 100 % rarely reads not
+    meaningful; b4 worse than b3 by the margin rarely reads at least as good. Alternatives pass."""
+    from scipy import stats as st
+
+    from ftlib.experiments.continuous_limit import p_relative_error
+
+    rng = np.random.default_rng(16)
+    c1, c2 = claims.get("CL-B:b3_b4_meaningful"), claims.get("CL-B:b1_b2_not")
+    for b_null, c, below in (("b3", c1, True), ("b1", c2, False)):
+        def rate(true):
+            hits = 0
+            for _ in range(REPS // 3):
+                df = _bounds_table({b_null: true}, 0.02, rng)
+                df.loc[0, "rel_error"] = 1.0 + 2 * 0.02 * rng.normal() if true == "boundary" else df.loc[0, "rel_error"]
+                hits += decide(c, p_value=p_relative_error(df, below)).passed
+            return hits / (REPS // 3)
+        # null: one panel's true error at 100 % (the others comfortably on the claimed side)
+        hits = 0
+        for _ in range(REPS // 3):
+            df = _bounds_table({b_null: 0.3 if below else 3.0}, 0.02, rng)
+            df.loc[0, "rel_error"] = 1.0 + 2 * 0.02 * rng.normal()
+            hits += decide(c, p_value=p_relative_error(df, below)).passed
+        assert hits / (REPS // 3) <= _slack(c.alpha, REPS // 3)
+        assert rate(0.3 if below else 3.0) >= 0.6
+    c = claims.get("CL-B:b4_not_worse")
+    m, se = c.tolerance, 0.005
+
+    from ftlib.experiments.continuous_limit import b4_b3_se
+
+    def rate_ni(gap):  # b4's true error = b3's + gap in one panel, equal elsewhere; one shared truth error ε
+        hits = 0
+        for _ in range(REPS):
+            t3, t4 = np.full(8, 0.2), 0.2 + np.r_[gap, np.zeros(7)]
+            eps = se * rng.normal(size=8)  # the Monte Carlo truth's relative error, shared by b3 and b4
+            r3, r4 = (np.abs((1 + t) / (1 + eps) - 1) for t in (t3, t4))
+            p = float(np.max(st.norm.sf((r3 - r4 + m) / b4_b3_se(r3, r4, se))))
+            hits += decide(c, p_value=p).passed
+        return hits / REPS
+
+    assert rate_ni(m) <= _slack(c.alpha) and rate_ni(0.0) >= 0.6
+
+
+def test_cl_p2_slope_rule_meets_its_null():
+    """CL-P2: log10(b1 / experiment) flat in depth with noise 0.1 (null) rarely reads "grows"; a slope of
+    0.3 per layer passes (5 depths)."""
+    import pandas as pd
+
+    from ftlib.experiments.continuous_limit import spectral_slope
+
+    c = claims.get("CL-P2:grows_with_depth")
+    rng = np.random.default_rng(17)
+
+    def rate(slope):
+        hits = 0
+        for _ in range(REPS):
+            d = pd.DataFrame({"hidden_layers": np.arange(1, 6),
+                              "b1_over_experiment": 10 ** (1 + slope * np.arange(5) + rng.normal(0, 0.1, 5))})
+            b, se, dof = spectral_slope(d)
+            hits += decide(c, p_value=float(stats.t.sf(b / se, dof))).passed
+        return hits / REPS
+
+    assert rate(0.0) <= _slack(c.alpha) and rate(0.3) >= 0.6
+
+
+def test_cl_cont_slope_rules_meet_their_nulls():
+    """CL-CONT: one network per quick width (50–400); log-log slopes with a noise of 0.1 in ln(quantity). A true
+    slope at −1 + the tolerance (null) rarely matches −1; the true −1 passes when the noise allows it. The ‖W‖∞
+    product with a true slope at the margin rarely reads flat; a flat one with noise 0.05 passes."""
+    from ftlib.experiments.continuous_limit_training import slope_fit
+
+    rng = np.random.default_rng(18)
+    widths = np.array([50, 100, 200, 400])
+    c, w = claims.get("CL-CONT:slope_D"), claims.get("CL-CONT:winf_flat")
+
+    def rate(claim, slope, noise, **kw):
+        hits = 0
+        for _ in range(REPS):
+            b, se, dof = slope_fit(widths, np.exp(slope * np.log(widths) + rng.normal(0, noise, 4)))
+            hits += decide(claim, estimate=b, se=se, df=dof or np.inf, **kw).passed
+        return hits / REPS
+
+    assert rate(c, -1 + c.tolerance, 0.1, paper=-1.0) <= _slack(c.alpha)
+    assert rate(c, -1 - c.tolerance, 0.1, paper=-1.0) <= _slack(c.alpha)
+    assert rate(c, -1.0, 0.05, paper=-1.0) >= 0.6
+    assert rate(w, w.tolerance, 0.1) <= _slack(w.alpha)
+    assert rate(w, 0.0, 0.05) >= 0.6
+
+
+def test_cl_alg_certificate_rule_meets_its_null():
+    """CL-ALG's certificate: failures at exactly δ (null) rarely pass, at the quick size (1e5 checks) and at
+    4 × it; a failure probability of δ/10 passes with 4 × the quick checks (the rule says quick cannot)."""
+    from ftlib.experiments.continuous_limit_training import p_certificate
+
+    c = claims.get("CL-ALG:certificate")
+    rng = np.random.default_rng(19)
+    delta, cheb, R = 1e-5, 1e-2, 21
+
+    def rate(q, n):
+        hits = 0
+        for _ in range(REPS):
+            check = {"failures": int(rng.binomial(n, q)), "n": n, "single_failures": int(rng.binomial(n * R, cheb / 10)),
+                     "single_n": n * R}
+            hits += decide(c, p_value=p_certificate(check, delta, cheb)[0]).passed
+        return hits / REPS
+
+    assert rate(delta, 100_000) <= _slack(c.alpha) and rate(delta, 400_000) <= _slack(c.alpha)
+    assert rate(delta / 10, 400_000) >= 0.6
+    assert rate(delta / 10, 100_000) == 0.0  # underpowered at the quick size, as the rule says
+    assert "3.0e5" in c.rule()
+
+
+def _beyond_ret(rng, effect: dict | None = None, model_sd: float = 0.05, fault_sd: float = 0.02):
+    """A retained-accuracy table at the quick profile's sizes (2 architectures × 3 seeds × every method × the
+    fault catalogue): each trained model has its own offset (``model_sd``, shared by its fault models) and
+    each (model, fault) its own noise; ``effect``: method → true advantage (fraction)."""
+    import pandas as pd
+
+    from ftlib.experiments.beyond import ARCHS, FAULTS, METHODS
+
+    rows = []
+    for arch in ARCHS:
+        for seed in range(3):
+            for m in METHODS:
+                off = rng.normal(0, model_sd) + (effect or {}).get(m, 0.0)
+                for k, fault in enumerate(FAULTS):
+                    rows.append({"arch": arch, "seed": seed, "method": m, "fault": fault,
+                                 "retained": 0.6 + 0.02 * k + off + rng.normal(0, fault_sd)})
+    return pd.DataFrame(rows)
+
+
+def test_beyond_method_findings_meet_their_nulls():
+    """BEY-RANK/BEST/AFT/FAT/REG with identical methods (each model with its own offset, shared over its fault
+    models): any evidence (p < 0.05) at most at α. BEY-BEST picks the top method from the same data (hence its
+    Bonferroni correction). A true advantage of 10 points is found."""
+    from ftlib.experiments import beyond as b
+    from ftlib.report import NO_EVIDENCE, evidence_verdict
+
+    rng = np.random.default_rng(20)
+    reps = REPS // 4
+    hits = {"rank": 0, "best": 0, "aft": 0, "fat": 0}
+    for _ in range(reps):
+        ret = _beyond_ret(rng)
+        wide = ret.pivot_table(index=["arch", "fault", "seed"], columns="method", values="retained")
+        top = wide.rank(axis=1, ascending=False).mean().idxmin()  # as b.ranking picks it (mean rank)
+        for k, p in (("rank", b.friedman_models(ret)["p"]), ("best", b.best_vs_none(ret, top)["p_value"]),
+                     ("aft", b.versus(ret, "adversarial", ["l1", "l2"])["p_value"]),
+                     ("fat", b.versus(ret, "fault_aware", "none")["p_value"])):
+            hits[k] += evidence_verdict(p) != NO_EVIDENCE
+    for k, h in hits.items():
+        assert h / reps <= _slack(0.05, reps), (k, h / reps)
+    found = 0
+    for _ in range(reps):
+        ret = _beyond_ret(rng, {"fault_aware": 0.10})
+        found += evidence_verdict(b.versus(ret, "fault_aware", "none")["p_value"]) != NO_EVIDENCE
+    assert found / reps >= 0.6
+    for key in ("BEY-RANK:differ", "BEY-BEST:top_beats_none", "BEY-AFT:beats_l1_l2", "BEY-FAT:beats_none",
+                "BEY-REG:beats_none", "BEY-TRADE:negative", "BEY-B3:ranks", "BEY-B3X:ranks", "BEY-GEN:ranks"):
+        assert claims.get(key).rule()
+
+
+def test_beyond_correlation_findings_meet_their_nulls():
+    """BEY-B3/B3X/GEN (permutation test of the mean Spearman ρ, the larger p of the two architectures) and
+    BEY-TRADE (one-sided Spearman) with a predictor unrelated to the drop: evidence at most at α; a predictor
+    that follows the drop is found."""
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    from ftlib.experiments import beyond as b
+
+    rng = np.random.default_rng(21)
+    reps = REPS // 10
+
+    def data(related: bool):
+        ret = _beyond_ret(rng, model_sd=0.05).assign(drop=lambda d: 1 - d["retained"])
+        models = ret.drop_duplicates(["arch", "method", "seed"])[["arch", "method", "seed"]].copy()
+        mean_drop = ret.groupby(["arch", "method", "seed"])["drop"].mean()
+        x = mean_drop.reindex(pd.MultiIndex.from_frame(models)).to_numpy()
+        models["pred"] = (x if related else 0) + rng.normal(0, 0.01 if related else 1.0, len(models))
+        return ret, models
+
+    hits = found = 0
+    for r in range(reps):
+        ret, th = data(False)
+        hits += b.predictor_test(th, ret, "pred", list(b.FAULTS), "greater", 199, r)["p_value"] < 0.05
+        ret, th = data(True)
+        found += b.predictor_test(th, ret, "pred", list(b.FAULTS), "greater", 199, r)["p_value"] < 0.05
+    assert hits / reps <= _slack(0.05, reps) and found / reps >= 0.6
+    trade = 0
+    for _ in range(REPS):
+        rho, p2 = spearmanr(rng.normal(size=24), rng.normal(size=24))
+        trade += (p2 / 2 if rho < 0 else 1 - p2 / 2) < 0.05
+    assert trade / REPS <= _slack(0.05)

@@ -179,6 +179,14 @@ def _binomial_se(acc_pct: float, n: int) -> float:
     return 100 * math.sqrt(max(a * (1 - a), 1e-12) / max(int(n), 1))
 
 
+def std_log_gap(std_a: float, n_a: int, std_b: float, n_b: int) -> tuple[float, float]:
+    """ln std_a − ln std_b and its standard error √(1/(2(n_a − 1)) + 1/(2(n_b − 1))) (the large-sample error of
+    ln s for ``n`` draws; NaN when a std is not positive)."""
+    if not (std_a > 0 and std_b > 0):
+        return float("nan"), float("nan")
+    return float(math.log(std_a) - math.log(std_b)), math.sqrt(0.5 / max(n_a - 1, 1) + 0.5 / max(n_b - 1, 1))
+
+
 def _p_positive(d: float, se: float) -> float:
     """One-sided normal p-value of "the true difference is > 0" for an observed ``d`` with standard error ``se``."""
     from scipy import stats
@@ -312,15 +320,17 @@ def compare_figures(report, spread: pd.DataFrame, sweeps: pd.DataFrame, toleranc
     difference over the shared fault draws at one-sided p < :data:`CLAIM_ALPHA`."""
     from ..reference import get
 
-    mlp = spread[spread.network == "mlp"].set_index("model")["std"]
+    mlp = spread[spread.network == "mlp"].set_index("model")
     paper = get("AFT-F1").values
-    report.qualitative("AFT-F1", "regularized weights have a smaller standard deviation",
-                       f"{paper['std_regularized']:g} vs {paper['std_unregularized']:g}",
-                       f"{mlp['regularized']:.4f} vs {mlp['unregularized']:.4f}",
-                       bool(mlp["regularized"] < mlp["unregularized"]))
-    report.numeric("AFT-F1", "std of the regularized weights", paper["std_regularized"], mlp["regularized"], 0.01)
-    report.numeric("AFT-F1", "std of the unregularized weights", paper["std_unregularized"],
-                   mlp["unregularized"], 0.05)
+    sd, nw = mlp["std"], mlp["n_weights"]
+    d, se = std_log_gap(sd["unregularized"], nw["unregularized"], sd["regularized"], nw["regularized"])
+    report.check("AFT-F1:smaller_std", f"{paper['std_regularized']:g} vs {paper['std_unregularized']:g}",
+                 f"{sd['regularized']:.4f} vs {sd['unregularized']:.4f}", p_value=_p_positive(d, se),
+                 summary=f"ln std(unregularized) − ln std(regularized) = {d:+.3f} ± {se:.2g} (N = "
+                 f"{int(nw['regularized'])} and {int(nw['unregularized'])} weights)")
+    for kind in ("regularized", "unregularized"):
+        report.check(f"AFT-F1:std_{kind}", paper[f"std_{kind}"], float(sd[kind]),
+                     estimate=float(sd[kind]), se=float(sd[kind]) / math.sqrt(2 * max(int(nw[kind]) - 1, 1)))
     summary = summarize_by(sweeps, ["id", "model"])
     for id_, (net, label, _) in FIGURE2_PANELS.items():
         rate = FIGURE2_QUOTED[id_]

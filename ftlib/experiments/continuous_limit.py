@@ -144,16 +144,24 @@ def superposition(s: Settings) -> pd.DataFrame:
 BOUNDS = {"b1": theory.spectral, "b2": theory.absolute, "b3": theory.first_order, "b4": theory.single_crash}
 
 
-def _panel(pred: dict, truth: theory.MonteCarlo) -> list[dict]:
-    """Rank loss and median relative error of |E Δ| and std Δ, per bound (scalar-output networks)."""
+def _panel(pred: dict, truth: theory.MonteCarlo, draws: int | None = None) -> list[dict]:
+    """Rank loss and median relative error of |E Δ| and std Δ, per bound (scalar-output networks), and
+    ``mc_rel_se``: the Monte Carlo relative standard error of the truth over ``draws`` crash sets (median over
+    the cases; |E Δ|: std/(√draws·|E Δ|), std Δ: 1/√(2(draws − 1)), the normal approximation)."""
     rows = []
     t_mean, t_std = truth.mean.abs().flatten().numpy(), truth.std.flatten().numpy()
+    if draws:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se_mean = float(np.median(t_std / math.sqrt(draws) / t_mean))
+        se_std = 1.0 / math.sqrt(2 * max(draws - 1, 1))
+    else:
+        se_mean = se_std = float("nan")
     for name, m in pred.items():
         p_mean, p_std = m.mean.abs().flatten().numpy(), m.std.flatten().numpy()
         rows.append({"bound": name, "quantity": "mean", "rank_loss": theory.rank_loss(p_mean, t_mean),
-                     "rel_error": float(np.median(theory.relative_error(p_mean, t_mean)))})
+                     "rel_error": float(np.median(theory.relative_error(p_mean, t_mean))), "mc_rel_se": se_mean})
         rows.append({"bound": name, "quantity": "std", "rank_loss": theory.rank_loss(p_std, t_std),
-                     "rel_error": float(np.median(theory.relative_error(p_std, t_std)))})
+                     "rel_error": float(np.median(theory.relative_error(p_std, t_std))), "mc_rel_se": se_std})
     return rows
 
 
@@ -187,7 +195,7 @@ def bounds_comparison(s: Settings, store: Store | None = None) -> pd.DataFrame:
                 preds[name].append(m)
             truths.append(theory.monte_carlo(net, xs, s.p, layers=layers, draws=s.draws, seed=s.seed + 300 + k))
         truth = theory.MonteCarlo(torch.cat([t.mean for t in truths]), torch.cat([t.var for t in truths]))
-        for r in _panel({n: _stack(v) for n, v in preds.items()}, truth):
+        for r in _panel({n: _stack(v) for n, v in preds.items()}, truth, s.draws):
             rows.append({"networks": family, "varying": vary, **r})
     return pd.DataFrame(rows)
 
@@ -206,6 +214,82 @@ def spectral_vs_depth(s: Settings) -> pd.DataFrame:
             ratios.append(float((b1.var[:, 0] / (mc.var + mc.mean ** 2).sum(1)).median()))
         rows.append({"hidden_layers": depth, "b1_over_experiment": float(np.median(ratios))})
     return pd.DataFrame(rows)
+
+
+def p_relative_error(df: pd.DataFrame, below: bool) -> float:
+    """CL-B's "meaningful" tests: the intersection-union p-value that every panel's median relative error in
+    ``df`` is below 1 (``below``; above 1 otherwise), one-sided z tests with the Monte Carlo standard error of
+    the relative error, (1 + rel_error)·``mc_rel_se`` (the truth's relative error carried into the ratio)."""
+    from scipy import stats
+
+    rel, se = df["rel_error"].to_numpy(float), (1 + df["rel_error"].to_numpy(float)) * df["mc_rel_se"].to_numpy(float)
+    if not len(rel) or np.isnan(se).any():
+        return float("nan")
+    g = (1 - rel) if below else (rel - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(se > 0, stats.norm.sf(g / np.where(se > 0, se, 1)), np.where(g > 0, 0.0, 1.0))
+    return float(p.max())
+
+
+def rank_loss_gaps(df: pd.DataFrame) -> np.ndarray:
+    """CL-B's ordering claim: rank loss (b1 or b2) − rank loss (b3 or b4) per panel, for the four pairs
+    ``(4, panels)`` (the panels are the replicates of the paired test)."""
+    rk = df.pivot_table(index=["networks", "varying", "quantity"], columns="bound", values="rank_loss")
+    return np.stack([rk[lo] - rk[hi] for hi in ("b3", "b4") for lo in ("b1", "b2")]).astype(float)
+
+
+def b4_b3_se(rel3, rel4, mc_rel_se):
+    """Monte Carlo standard error of rel_error(b3) − rel_error(b4): both are measured against the same Monte
+    Carlo truth, so its relative error ε moves them together and their difference by at most
+    (rel3 + rel4)·ε."""
+    return (np.asarray(rel3, dtype=float) + np.asarray(rel4, dtype=float)) * np.asarray(mc_rel_se, dtype=float)
+
+
+def spectral_slope(depth: pd.DataFrame) -> tuple[float, float, int]:
+    """CL-P2: least-squares slope of log10(b1 / experiment) on the number of hidden layers, its standard error
+    and the degrees of freedom (:func:`scipy.stats.linregress`)."""
+    from scipy import stats
+
+    fit = stats.linregress(depth["hidden_layers"].to_numpy(float), np.log10(depth["b1_over_experiment"].to_numpy(float)))
+    return float(fit.slope), float(fit.stderr), len(depth) - 2
+
+
+def compare_bounds(report, df: pd.DataFrame, depth: pd.DataFrame) -> None:
+    """CL-B and CL-P2 by their declared claims (:mod:`ftlib.claims`): b3/b4 below and b1/b2 above 100 %
+    relative error in every panel with the Monte Carlo noise, b3/b4 ordering better than b1/b2 (paired over the
+    panels), b4 at least as accurate as b3 (detail), and Proposition 2's looseness growing with depth."""
+    from scipy import stats
+
+    from .. import claims
+
+    useful, useless = df[df.bound.isin(["b3", "b4"])], df[df.bound.isin(["b1", "b2"])]
+    report.check("CL-B:b3_b4_meaningful", "only b3, b4 meaningful",
+                 f"b3/b4 worst median relative error {100 * useful.rel_error.max():.0f} %",
+                 p_value=p_relative_error(useful, True), summary=f"worst of {len(useful)} panel errors "
+                 f"{100 * useful.rel_error.max():.0f} % < 100 % (Monte Carlo noise)")
+    report.check("CL-B:b1_b2_not", "b1, b2 not meaningful",
+                 f"b1/b2 best median relative error {100 * useless.rel_error.min():.0f} %",
+                 p_value=p_relative_error(useless, False), summary=f"best of {len(useless)} panel errors "
+                 f"{100 * useless.rel_error.min():.0f} % > 100 %")
+    gaps = rank_loss_gaps(df)
+    rk = df.groupby("bound")["rank_loss"].mean()
+    report.check("CL-B:b3_b4_order_better", "yes", ", ".join(f"rank loss {b} {rk[b]:.2f}" for b in BOUNDS),
+                 diff=gaps)
+    piv = df.pivot_table(index=["networks", "varying", "quantity"], columns="bound", values=["rel_error", "mc_rel_se"])
+    margin = claims.get("CL-B:b4_not_worse").tolerance
+    d = piv["rel_error"]["b3"] - piv["rel_error"]["b4"] + margin
+    se = b4_b3_se(piv["rel_error"]["b3"], piv["rel_error"]["b4"], piv["mc_rel_se"]["b3"])
+    p = float(np.max(stats.norm.sf(d / se))) if len(d) and (se > 0).all() else float("nan")
+    wins = int((piv["rel_error"]["b4"] <= piv["rel_error"]["b3"]).sum())
+    report.check("CL-B:b4_not_worse", "b4 ≥ b3 always", f"b4 ≤ b3 in {wins} of {len(piv)} panels", p_value=p,
+                 summary=f"b4's relative error within {margin:g} of b3's or better in every panel")
+    slope, se_s, dof = spectral_slope(depth)
+    p = float(stats.t.sf(slope / se_s, dof)) if se_s > 0 else (0.0 if slope > 0 else 1.0)
+    report.check("CL-P2:grows_with_depth", "loose, exponential in depth",
+                 f"b1 / experiment from {depth.b1_over_experiment.iloc[0]:.3g} (1 hidden layer) to "
+                 f"{depth.b1_over_experiment.iloc[-1]:.3g} ({int(depth.hidden_layers.iloc[-1])}); ×{10 ** slope:.1f} per layer",
+                 p_value=p, summary=f"slope of log10(b1 / experiment) {slope:+.3f} ± {se_s:.2g} per layer ({dof} d.o.f.)")
+    report.check("CL-P2:loose", "loose", f"smallest b1 / experiment {depth.b1_over_experiment.min():.3g}")
 
 
 def plot_bounds(df: pd.DataFrame):

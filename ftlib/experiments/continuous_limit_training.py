@@ -363,6 +363,121 @@ def slopes(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def slope_fit(n, v) -> tuple[float, float, int]:
+    """Least-squares slope of log v against log n (as :func:`ftlib.theory.loglog_slope`), its standard error
+    from the fit and the degrees of freedom (:func:`scipy.stats.linregress`; NaN s.e. with two points)."""
+    from scipy import stats
+
+    x, y = np.log(np.asarray(n, dtype=float)), np.log(np.asarray(v, dtype=float))
+    if len(x) < 2:
+        return math.nan, math.nan, 0
+    if len(x) == 2:
+        return float((y[1] - y[0]) / (x[1] - x[0])), math.nan, 0
+    fit = stats.linregress(x, y)
+    return float(fit.slope), float(fit.stderr), len(x) - 2
+
+
+def compare_continuity(report, s: Settings, cont: pd.DataFrame) -> None:
+    """CL-CONT by its declared claims (:mod:`ftlib.claims`): per image data set, with the regularizer, the
+    slopes of avg |D_i| and avg |H_ij| against N match −1 and −2 (TOST with the fit's standard error), the
+    ‖W‖∞ product is flat in N (TOST on its log-log slope) and, for MNIST, the accuracies (detail rows); for
+    Boston the plain network's slope of avg |D_i|."""
+    from ..reference import get
+
+    ref = get("CL-CONT").values
+    for ds in [d for d in s.datasets if d != "boston"]:
+        name = "MNIST" if ds == "mnist" else "FashionMNIST"
+        r = cont[(cont.dataset == ds) & cont.regularized & cont.learned]
+        pl = cont[(cont.dataset == ds) & ~cont.regularized]
+        for key, col, paper in (("slope_D", "avg_D", ref["slope_D"]), ("slope_H", "avg_Hij", ref["slope_H"])):
+            b, se, dof = slope_fit(r.N, r[col])
+            plain = slope_fit(pl[pl.learned].N, pl[pl.learned][col])[0]
+            report.check(f"CL-CONT:{key}", paper, b, claim=f"{name}: slope of {dict(avg_D='avg |D_i|', avg_Hij='avg |H_ij|')[col]} vs N, "
+                         "regularized", estimate=b, se=se, df=dof or np.inf, note=f"plain: {plain:.2f}")
+        b, se, dof = slope_fit(r.N, r.winf_product)
+        ratio = float(r.winf_product.max() / r.winf_product.min()) if len(r) else math.nan
+        report.check("CL-CONT:winf_flat", "stable", f"slope {b:+.3f} ± {se:.2g}; max/min over N {ratio:.2f}",
+                     claim=f"{name}: the ‖W‖∞ product stabilizes with the regularizer", estimate=b, se=se,
+                     df=dof or np.inf,
+                     summary=f"log-log slope of the ‖W‖∞ product over {len(r)} widths")
+        if ds == "mnist":
+            for key, reg, paper in (("accuracy_plain", False, ref["accuracy_before"]),
+                                    ("accuracy_regularized", True, ref["accuracy_after"])):
+                acc = cont[(cont.dataset == ds) & (cont.regularized == reg)].test_acc
+                report.check(f"CL-CONT:{key}", paper, float(acc.mean()), values=acc.to_numpy(float),
+                             note="mean over widths")
+    if "boston" in s.datasets:
+        bd = cont[cont.dataset == "boston"]
+        plain = bd[~bd.regularized & bd.learned] if "regularized" in bd else bd[bd.learned]
+        collapsed = ", ".join(str(int(n)) for n in bd[~bd.learned].N.unique())
+        note = (f"fit over the {len(plain)} widths that learned"
+                + (f"; N = {collapsed} collapsed (constant output, test MSE = Var y), left out" if collapsed else ""))
+        b, se, dof = slope_fit(plain.N, plain.avg_D)
+        report.check("CL-CONT:boston_slope_D", ref["slope_D"], b, estimate=b, se=se, df=dof or np.inf, note=note,
+                     claim="Boston: plain networks already show the derivative decay (slope of avg |D_i|)")
+
+
+def p_certificate(check: dict, delta: float, single_delta: float) -> tuple[float, float, float]:
+    """CL-ALG's certificate test: exact one-sided binomial p-values (:func:`scipy.stats.binom`, H0: the failure
+    probability is ≥ the target) of the median-of-R check (``failures`` of ``n`` against ``delta``) and of the
+    single copies (``single_failures`` of ``single_n`` against Chebyshev's ``single_delta``); returns
+    (intersection-union p = the larger, p median, p single)."""
+    from scipy import stats
+
+    pm = float(stats.binom.cdf(check["failures"], check["n"], delta))
+    ps = float(stats.binom.cdf(check["single_failures"], check["single_n"], single_delta))
+    return max(pm, ps), pm, ps
+
+
+def compare_certificate(report, s: Settings, cert, check: dict | None, cert_row: dict, trace: pd.DataFrame) -> None:
+    """CL-ALG by its declared claim ``CL-ALG:certificate`` (a certificate is returned, and its failure
+    frequencies are below δ by an exact binomial test) and detail rows: n₁, λ on the original's scale, μ, ψ."""
+    from ..reference import get
+    from ..regularizers import lambda_on_original_scale
+
+    ref = get("CL-ALG").values
+    if not cert.feasible:
+        last = trace.iloc[-1]
+        steps = s.epochs * math.ceil((s.n_train or 60_000) / s.batch_size)
+        continuity = trace.stage.eq("continuity").all()
+        why = (f"no certificate after {cert.iterations} iterations: {last.decision}; "
+               f"R3 went {trace.R3.iloc[0]:.4g} → {trace.R3.min():.4g} (C = {s.max_changes:g}) with "
+               f"{steps} Adam steps per network (the paper: 1,800)") if continuity else \
+            f"no certificate after {cert.iterations} iterations: {last.decision}"
+        report.check("CL-ALG:certificate", "R = 20, n₁ = 500", why, p_value=float("nan"), summary=why,
+                     note="the continuity criterion was never met within the iteration limit" if continuity else "")
+        return
+    report.numeric("CL-ALG", "n₁", ref["n1"], cert.n1, 200.0, headline=False)
+    lam_orig = lambda_on_original_scale(cert.lam, 10, s.p)
+    ok = lam_orig > 0 and abs(math.log10(lam_orig) - math.log10(ref["lambda"])) <= 1.0
+    report.qualitative("CL-ALG", "λ on the original's scale (within a factor 10)", f"{ref['lambda']:g}",
+                       f"{lam_orig:g} (ours {cert.lam:g} × n_L/p = × {10 / s.p:g})", ok, headline=False,
+                       rule="detail: |log10 λ_original − log10 λ_paper| ≤ 1 (one raise)")
+    report.qualitative("CL-ALG", "μ (shown; our balance term is not the original's squared one)", f"{ref['mu']:g}",
+                       f"{cert.mu:g}", False, headline=False, rule="detail: not comparable (different term)")
+    ok = all(o > 0 and abs(math.log10(o) - math.log10(r)) <= 1.0 for o, r in zip(cert.psi, ref["psi"]))
+    report.qualitative("CL-ALG", "ψ (each within a factor 10)", str(ref["psi"]), str(tuple(f"{v:g}" for v in cert.psi)),
+                       ok, headline=False, rule="detail: each |log10 ψ − log10 ψ_paper| ≤ 1")
+    p, pm, ps = p_certificate(check, s.delta, cert.delta)
+    reach = math.log(1 / report_alpha()) / s.delta
+    report.check("CL-ALG:certificate", f"≤ {s.delta:g}",
+                 f"{check['failures']} of {check['n']} = {check['frequency']:.3g} (95 % upper bound "
+                 f"{check['upper95']:.2g}); one copy: {check['single_frequency']:.3g} vs Chebyshev δ = {cert.delta:.3g}",
+                 p_value=p, summary=f"median of R copies: {check['failures']} failures in {check['n']} checks "
+                 f"(binomial p = {pm:.2g}); single copies: {check['single_failures']} in {check['single_n']} "
+                 f"(p = {ps:.2g})",
+                 note=("" if check["n"] >= reach else f"{check['n']} checks cannot show a probability below δ = "
+                       f"{s.delta:g} (that needs ≥ {reach:.2g} checks without a failure); ") +
+                 f"the certified network's accuracy on the certificate images: {cert_row['test_accuracy_%']:.1f} %")
+
+
+def report_alpha() -> float:
+    """The α of ``CL-ALG:certificate``."""
+    from ..claims import get
+
+    return get("CL-ALG:certificate").alpha
+
+
 def plot_weights(weights: dict, neurons: int = 8):
     """First-layer weight images of ``neurons`` neighbouring neurons (non-regularized vs regularized rows)."""
     import matplotlib.pyplot as plt

@@ -119,7 +119,7 @@ pd.concat({titles[i]: cf.reachability(needed[f"{i}:{mode}"]).set_index("target")
 # $p = 10^{-3}$.
 
 # %%
-headline = cf.compare_fault_tolerance(report, cfg, needed, tables)
+headline = cf.compare_fault_tolerance(report, cfg, needed, tables, summaries)
 headline
 
 # %% [markdown]

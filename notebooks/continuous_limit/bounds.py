@@ -79,30 +79,7 @@ depth
 # ## Verdict
 
 # %%
-import numpy as np
-
-useful = df[df.bound.isin(["b3", "b4"])]
-useless = df[df.bound.isin(["b1", "b2"])]
-report.qualitative("CL-B", "b3 and b4 are meaningful: relative error < 100 % in every panel",
-                   "only b3, b4 meaningful", f"b3/b4 worst median relative error {100 * useful.rel_error.max():.0f} %",
-                   bool(useful.rel_error.max() < 1.0))
-report.qualitative("CL-B", "b1 and b2 are not: relative error > 100 % in every panel",
-                   "b1, b2 not meaningful", f"b1/b2 best median relative error {100 * useless.rel_error.min():.0f} %",
-                   bool(useless.rel_error.min() > 1.0))
-piv = df.pivot_table(index=["networks", "varying", "quantity"], columns="bound", values="rel_error")
-wins = int((piv.b4 <= piv.b3).sum())
-report.qualitative("CL-B", "b4 is always at least as good as b3 (relative error)", "b4 ≥ b3 always",
-                   f"b4 ≤ b3 in {wins} of {len(piv)} panels", wins == len(piv), headline=False,
-                   rule="detail: point estimates without the Monte Carlo noise")
-rk = df.pivot_table(index=["networks", "varying", "quantity"], columns="bound", values="rank_loss")
-report.qualitative("CL-B", "b3 and b4 order cases better than b1 and b2 (mean rank loss)", "yes",
-                   f"rank loss b1 {rk.b1.mean():.2f}, b2 {rk.b2.mean():.2f}, b3 {rk.b3.mean():.2f}, b4 {rk.b4.mean():.2f}",
-                   bool(max(rk.b3.mean(), rk.b4.mean()) < min(rk.b1.mean(), rk.b2.mean())))
-slope = float(np.polyfit(depth.hidden_layers, np.log10(depth.b1_over_experiment), 1)[0])
-report.qualitative("CL-P2", "the spectral bound is loose and its looseness grows exponentially with depth",
-                   "loose, exponential in depth", f"b1 / experiment from {depth.b1_over_experiment.iloc[0]:.3g} "
-                   f"(1 hidden layer) to {depth.b1_over_experiment.iloc[-1]:.3g} (5); ×{10 ** slope:.1f} per layer",
-                   bool(depth.b1_over_experiment.min() > 1 and slope > 0.3))
+cl.compare_bounds(report, df, depth)
 report.table()
 
 # %%
