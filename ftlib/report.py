@@ -274,7 +274,8 @@ class Report:
     def check(self, key: str, paper: Any, ours: Any, note: str = "", claim: str | None = None, **data) -> Comparison:
         """Add the row of the declared claim ``key`` (:data:`ftlib.claims.CLAIMS`): its test decides on
         ``data`` (see :func:`ftlib.claims.decide`); the row carries the rule, the reason and the headline flag.
-        ``claim`` overrides the row's claim text (e.g. to name the panel)."""
+        ``claim`` overrides the row's claim text (e.g. to name the panel); ``reference`` (in ``data``) gives
+        the reference values of a several-estimate ``matches`` test when ``paper`` is a text."""
         from . import claims
 
         c = claims.get(key)
@@ -284,7 +285,8 @@ class Report:
         elif c.test == claims.NOT_RUNNABLE_TEST:
             verdict, reason, status = NOT_RUNNABLE, note, NOT_RUNNABLE
         else:
-            d = claims.decide(c, paper=paper if isinstance(paper, (int, float)) else None, **data)
+            ref = data.pop("reference", paper if isinstance(paper, (int, float)) else None)  # several: a list
+            d = claims.decide(c, paper=ref, **data)
             verdict, reason, status = (REPRODUCED if d.passed else NOT_REPRODUCED), d.reason, "tested"
         gap = float(ours) - float(paper) if isinstance(ours, (int, float)) and isinstance(paper, (int, float)) else None
         row = Comparison(c.id, claim or c.text, paper, ours, gap, self._verdict(verdict), note, rule=c.rule(),
@@ -315,11 +317,18 @@ class Report:
 
     def finding(self, id_: str, claim: str, ours: Any, p_value: float, note: str = "") -> Comparison:
         """Add a finding of the study beyond the papers (no paper value): its verdict is its confidence,
-        :func:`evidence_verdict` of ``p_value`` (the p-value of the test of the claim as stated)."""
+        :func:`evidence_verdict` of ``p_value`` (the p-value of the test of the claim as stated). ``id_`` may
+        be a declared claim's key (``"BEY-AFT:beats_l1_l2"``, :data:`ftlib.claims.CLAIMS`): the row then shows
+        its rule."""
+        rule = "finding: strong if p < 0.01, weak if p < 0.05"
+        if ":" in id_:
+            from . import claims
+
+            c = claims.get(id_)
+            id_, rule = c.id, c.rule() + "; " + rule
         reference.get(id_)
         row = Comparison(id_, claim, None, ours, None, self._verdict(evidence_verdict(p_value)),
-                         note or f"p = {p_value:.3g}", rule="finding: strong if p < 0.01, weak if p < 0.05",
-                         reason=f"p = {p_value:.3g}", status="tested")
+                         note or f"p = {p_value:.3g}", rule=rule, reason=f"p = {p_value:.3g}", status="tested")
         self.rows.append(row)
         return row
 

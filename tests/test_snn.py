@@ -127,11 +127,20 @@ class _Rows:
     def __init__(self):
         self.rows = []
 
-    def numeric(self, id_, claim, paper, ours, tol, note=""):
+    def numeric(self, id_, claim, paper, ours, tol, note="", headline=None):
         self.rows.append((id_, claim, None))
 
-    def qualitative(self, id_, claim, paper, ours, holds, note=""):
+    def qualitative(self, id_, claim, paper, ours, holds, note="", headline=None, rule=""):
         self.rows.append((id_, claim, holds))
+
+    def check(self, key, paper, ours, note="", claim=None, **data):
+        """A declared claim: its rule decides (ftlib.claims.decide), as Report.check does."""
+        from ftlib import claims
+
+        c = claims.get(key)
+        ref = data.pop("reference", paper if isinstance(paper, (int, float)) else None)
+        passed = None if c.test == claims.IMPLEMENTED_TEST else claims.decide(c, paper=ref, **data).passed
+        self.rows.append((c.id, claim or c.text, passed))
 
 
 def _tables(gain: float, noise: float):
