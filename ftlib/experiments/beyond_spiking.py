@@ -323,7 +323,7 @@ def conclusions(f: dict, s: Settings) -> str:
     fr, rank = f["friedman"], f["ranking"].set_index("method")
     top = fr["top"]
     lines.append(
-        f"1. **Do the spiking methods differ?** Over {fr['blocks']} blocks (fault model × seed) Friedman's test "
+        f"1. **Do the spiking methods differ?** Over {fr['blocks']} training seeds (each method's retained accuracy averaged over the fault models) Friedman's test "
         f"gives {p_(fr['p'])} ({ev(fr['p'])}). {SNN_METHOD_LABELS[top]} ranks first (mean rank "
         f"{rank.loc[top, 'mean_rank']:.2f} of {len(SNN_METHODS)}), {SNN_METHOD_LABELS[rank.index[-1]]} last.")
     fo, fc, fx = f["fat_own"], f["fat_cross"], f["fat_other"]
@@ -346,8 +346,8 @@ def conclusions(f: dict, s: Settings) -> str:
                              f"({r.best_retained_pct:.0f} % vs {r.none_retained_pct:.0f} % for none, "
                              f"{p_(r.p_vs_none)})" for r in pf.itertuples()) + ".")
     lines.append(f"\n*Uncertainty*: {s.n_seeds} training seeds per method; intervals are 95 % Student-t over the "
-                 "blocks of each claim; the blocks of one model under several fault models are not independent, "
-                 "so pooled p-values are somewhat optimistic.")
+                 "seeds, one difference per seed (averaged over the pairs and fault models of the claim: the fault "
+                 "models of one model are not independent replicates).")
     return "\n".join(lines)
 
 
