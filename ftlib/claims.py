@@ -554,3 +554,94 @@ def get(key: str) -> Claim:
     except KeyError:
         raise KeyError(f"claim {key!r} is not declared in ftlib.claims.CLAIMS; declare it (its test, α, "
                        f"tolerance and source) before using it") from None
+
+
+# snn_patterns ----------------------------------------------------------------------------------------------
+# (the authors' checkpoints' interval rule lives here, beside the declarations; its numbers are unchanged)
+
+SNN_PRINTED_PRECISION = {"SNN-T3": 1e-3, "SNN-T4": 1e-4}
+"""The paper's printed precision (Table 3: three decimals; Table 4: four)."""
+
+
+def snn_interval_tolerance(id_: str, halfwidth: float) -> float:
+    """The tolerance of a Table 3 / 4 cell under the interval rule: our 95 % half-width over fault sets plus
+    half the paper's printed precision; the cell is covered when |ours − paper| ≤ this. A containment rule
+    (the wider our interval, the likelier it covers): it cannot bound the chance of a false match, so it
+    only ever decides *detail* rows (``SNN-T3:authors_interval``, ``SNN-T4:authors_interval``)."""
+    h = 0.0 if halfwidth is None or math.isnan(halfwidth) else float(halfwidth)
+    return h + SNN_PRINTED_PRECISION[id_] / 2
+
+
+def snn_covers(id_: str, paper: float, mean: float, halfwidth: float) -> bool:
+    """True when the interval rule (:func:`snn_interval_tolerance`) covers ``paper`` with ``mean``."""
+    return abs(float(mean) - float(paper)) <= snn_interval_tolerance(id_, halfwidth)
+
+
+SNN_INTERVAL_RULE = ("detail: the paper's value inside our 95 % t interval over fault sets ± half its printed "
+                     "precision (interval containment: shown, never an id's verdict; it passes more easily the "
+                     "noisier the estimate)")
+_SNN_FI = 10  # fault instances (sets) per ratio in the quick profile (snn_patterns/accuracy and authors_models)
+_SNN_TOL_CLEAN = "the paper's five Table 3 models span 0.964–0.975 (±0.01, the former rule's, declared before the run)"
+
+_declare(
+    Claim("SNN-T1/T2:settings", "the run's hyperparameters and pattern-generation settings are listed beside "
+          "Tables 1-2", "the settings table", IMPLEMENTED_TEST, headline=True),
+    Claim("SNN-A1:algorithm", "Algorithm 1 (gen_pattern) runs and keeps patterns", "the generated patterns",
+          IMPLEMENTED_TEST, headline=True),
+    Claim("SNN-T3:clean_matches", "the fault-free accuracies match Table 3 (≈ 0.97 for all)",
+          "fault-free test accuracy of each model (all must hold: intersection-union)", MATCHES, tolerance=0.01,
+          tolerance_source=_SNN_TOL_CLEAN, headline=True, n=1, sigma=0.0054, powered=False,
+          method="TOST per model with the binomial test-set standard error √(a(1 − a)/n_test), intersection-union",
+          sigma_source="binomial s.e. of an accuracy of 0.97 on the quick profile's 1,000 test images"),
+    *(Claim(f"SNN-T4:{k}", text, quantity, BEATS, headline=True, n=_SNN_FI, method=(
+            "one-sided paired t test over the shared fault instances at the largest fault ratio, "
+            "intersection-union over FIR 0.03 and 0.05"))
+      for k, text, quantity in (
+          ("proposed_beats", "the proposed method keeps more accuracy than the previous one (same FIR)",
+           "accuracy(proposed FIR f) − accuracy(previous FIR f)"),
+          ("fault_aware_beats", "fault-aware training keeps more accuracy than the baseline",
+           "accuracy(previous FIR f) − accuracy(baseline)"))),
+    Claim("SNN-F3:gap_grows", "the proposed − previous gap grows with the fault ratio (Fig. 3)",
+          "per fault instance, (proposed − previous) at the largest ratio − (proposed − previous) at the smallest, "
+          "averaged over FIR 0.03 and 0.05", BEATS, headline=True, n=_SNN_FI,
+          method="one-sided paired t test over the fault instances (instance i at both ratios)",
+          changed="2026-12-01 (issue 17): was gaps[-1] > gaps[0] on the means (a point rule inside the noise)"),
+    Claim("SNN-F3:most_instances", "proposed ≥ previous on most fault instances (Fig. 3)",
+          "instances where the proposed model (best FIR by mean) beats the previous one (best FIR by mean)",
+          BEATS, headline=True, n=_SNN_FI,
+          method="one-sided exact sign test (binomial, ties dropped) of P(proposed > previous) > ½",
+          power="power: with 10 untied instances it needs ≥ 9 wins (p = 0.011); it detects a "
+          "win probability of 0.92 with 80 % power",
+          changed="2026-12-01 (issue 17): was wins > n/2 (passed by a coin half the time)"),
+    Claim("SNN-T5-T8:less_work", "without pattern generation the proposed method reaches the previous method's "
+          "final faulty accuracy with less training (Tables 5-8)",
+          "training-work reduction (%) under NASF at the largest fault ratio (the paper: 89 % at both FIRs; its "
+          "HSF reductions are small or negative)", BEATS, headline=True, n=2, powered=False,
+          method="one-sided one-sample t test of the reduction > 0 over FIR 0.03 and 0.05 (2 distinct model "
+          "pairs, one seed each)"),
+    Claim("SNN-T5-T8:generation_costs", "pattern generation costs extra time (true by construction: the proposed "
+          "method does the previous one's training plus the generation)", "CPU time", IMPLEMENTED_TEST,
+          headline=False),
+    # beyond, spiking part (findings: the verdict is the confidence, strong if p < 0.01, weak if p < 0.05)
+    Claim("BEY-SNN-RANK:differ", "the spiking training methods differ in the accuracy they retain",
+          "retained accuracy per method, each training seed averaged over the fault models", BEATS, headline=True,
+          method="Friedman test over the training seeds (the fault models of one model are not independent "
+          "replicates)", n=3, power="power: with 3 seeds × 5 methods the smallest attainable p is 0.017 (all "
+          "seeds ranking the methods alike): at most weak evidence in quick",
+          changed="2026-12-01 (issue 17): the blocks were fault model × seed; now the seeds"),
+    *(Claim(f"BEY-SNN-{i}:{k}", text, quantity + ", per training seed averaged over the methods and fault "
+            "models", BEATS, headline=True, n=3, method="one-sided paired t test over the training seeds",
+            changed="2026-12-01 (issue 17): blocks (method, fault, seed) sharing one 'none' model per seed were "
+            "counted as independent; now one difference per seed")
+      for i, k, text, quantity in (
+          ("FAT", "own", "fault-aware training retains more than none under the spiking fault it was trained with",
+           "retained accuracy (fault-aware) − (none)"),
+          ("FAT", "cross", "fault-aware training retains more than none under the other spiking fault",
+           "retained accuracy (fault-aware) − (none)"),
+          ("FAT", "other", "fault-aware training retains more than none under every fault model but its own",
+           "retained accuracy (fault-aware) − (none)"),
+          ("PAT", "own", "pattern generation retains more than fault-aware training alone under its own fault",
+           "retained accuracy (patterns) − (fault-aware, same fault)"),
+          ("PAT", "other", "pattern generation retains more than fault-aware training alone under every other "
+           "fault model", "retained accuracy (patterns) − (fault-aware, same fault)"))),
+)

@@ -495,7 +495,8 @@ class Report:
     def check(self, key: str, paper: Any, ours: Any, note: str = "", claim: str | None = None, **data) -> Comparison:
         """Add the row of the declared claim ``key`` (:data:`ftlib.claims.CLAIMS`): its test decides on
         ``data`` (see :func:`ftlib.claims.decide`); the row carries the rule, the reason and the headline flag.
-        ``claim`` overrides the row's claim text (e.g. to name the panel)."""
+        ``claim`` overrides the row's claim text (e.g. to name the panel); ``reference`` (in ``data``) gives
+        the reference values of a several-estimate ``matches`` test when ``paper`` is a text."""
         from . import claims
 
         c = claims.get(key)
@@ -505,7 +506,8 @@ class Report:
         elif c.test == claims.NOT_RUNNABLE_TEST:
             verdict, reason, status = NOT_RUNNABLE, note, NOT_RUNNABLE
         else:
-            d = claims.decide(c, paper=paper if isinstance(paper, (int, float)) else None, **data)
+            ref = data.pop("reference", paper if isinstance(paper, (int, float)) else None)  # several: a list
+            d = claims.decide(c, paper=ref, **data)
             verdict, reason, status = (REPRODUCED if d.passed else NOT_REPRODUCED), d.reason, "tested"
         gap = float(ours) - float(paper) if isinstance(ours, (int, float)) and isinstance(paper, (int, float)) else None
         row = Comparison(c.id, claim or c.text, paper, ours, gap, self._verdict(verdict), note, rule=c.rule(),

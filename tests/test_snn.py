@@ -127,11 +127,20 @@ class _Rows:
     def __init__(self):
         self.rows = []
 
-    def numeric(self, id_, claim, paper, ours, tol, note=""):
+    def numeric(self, id_, claim, paper, ours, tol, note="", headline=None):
         self.rows.append((id_, claim, None))
 
-    def qualitative(self, id_, claim, paper, ours, holds, note=""):
+    def qualitative(self, id_, claim, paper, ours, holds, note="", headline=None, rule=""):
         self.rows.append((id_, claim, holds))
+
+    def check(self, key, paper, ours, note="", claim=None, **data):
+        """A declared claim: its rule decides (ftlib.claims.decide), as Report.check does."""
+        from ftlib import claims
+
+        c = claims.get(key)
+        ref = data.pop("reference", paper if isinstance(paper, (int, float)) else None)
+        passed = None if c.test == claims.IMPLEMENTED_TEST else claims.decide(c, paper=ref, **data).passed
+        self.rows.append((c.id, claim or c.text, passed))
 
 
 def _tables(gain: float, noise: float):
@@ -166,3 +175,19 @@ def test_proposed_beats_previous_needs_a_significant_paired_difference():
 
     assert claim(0.05, 0.002) == [True, True]
     assert claim(0.0005, 0.02) == [False, False]
+
+
+def test_fig3_claims_are_paired_tests_that_can_fail():
+    """SNN-F3: a gap that grows clearly over the same instances passes; the same gap at both ratios does
+    not (the old rule gaps[-1] > gaps[0] passed noise half the time); the sign test counts instances."""
+    from ftlib.experiments import snn_patterns as snnp
+
+    rep = _Rows()
+    snnp.compare_accuracy(rep, *_tables(0.05, 0.002))
+    grows = [h for i, c, h in rep.rows if "gap grows" in c]
+    most = [h for i, c, h in rep.rows if "most fault instances" in c]
+    assert grows == [False, False]  # _tables adds the same gain at every ratio: no growth
+    assert most == [True, True]  # 8 of 8 instances (one-sided sign p = 0.004)
+    d = snnp.claim_data(_tables(0.05, 0.002)[1], "NASF")
+    assert d["proposed_beats"].shape == (2, 8) and d["gap_grows"].shape == (8,)
+    assert snnp.sign_test_p(8, 0) == pytest.approx(0.5 ** 8) and snnp.sign_test_p(0, 0) == 1.0
