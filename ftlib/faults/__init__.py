@@ -2,18 +2,18 @@
 
 Fault models (see each class for the paper, section/equation and defaults):
 
-==============================================  =============================  ==========================
-model                                           paper                          default permanence
-==============================================  =============================  ==========================
-``StuckAtZero("weights"|"filters"|"nodes")``    adversarial_ft, Sec. 3         permanent (exact fraction)
-``BernoulliCrash()``                            continuous_limit, Def. 3       transient (per input)
-``ConditionallyUniform(value_range=...)``       computation_failures, Sec. IV  transient (per scalar)
-``Erasure()``                                   computation_failures, Sec. IV  transient (per scalar)
-``SpikeFault("HSF"|"NASF", layers)``            snn_patterns, Sec. 4           permanent only
+=============================================  =============================  ==========================
+model                                          paper                          default permanence
+=============================================  =============================  ==========================
+``StuckAtZero("weights"|"filters"|"nodes")``   adversarial_ft, Sec. 3         permanent (exact fraction)
+``BernoulliCrash()``                           continuous_limit, Def. 3       transient (per input)
+``ConditionallyUniform(value_range=...)``      computation_failures, Sec. IV  transient (per scalar)
+``Erasure()``                                  computation_failures, Sec. IV  transient (per scalar)
+``SpikeFault("HSF"|"NASF", layers)``           snn_patterns, Sec. 4           permanent only
 ``PopulationSpikeFault("HSF"|"NASF", sites)``  snn_patterns (authors' code)   permanent only
-``BitFlip(format=..., target=...)``             memory soft errors (BER)       weights: permanent,
-                                                                               activations: transient
-==============================================  =============================  ==========================
+``BitFlip(format=..., target=...)``            memory soft errors (BER)       weights: permanent,
+                                                                              activations: transient
+=============================================  =============================  ==========================
 
 Bit-flip formats: float32, float16, bfloat16, int8 (per tensor or per channel),
 torch's quantized and fake-quantized (QAT) layers; bursts of adjacent bits.
