@@ -1,7 +1,7 @@
 """Declared claims: one rule per claim of a checklist id, fixed before anything runs (DESIGN.md "Verdicts").
 
 A :class:`Claim` says, beside the paper's numbers (:mod:`ftlib.reference`), what is claimed, which quantity
-decides it, which test (one of :data:`TESTS`), at which α, with which tolerance or margin and where that
+decides it, which test (one of ``TESTS``), at which α, with which tolerance or margin and where that
 tolerance comes from (the paper's printed precision, or a seed-to-seed spread measured in a named earlier run —
 never the result being graded), and whether it is a *headline* claim of its id (an id's verdict follows its
 headline claims only, :func:`ftlib.report.combined_verdict`). Notebooks compute the data; :func:`decide` turns
@@ -191,7 +191,7 @@ def decide(claim: Claim, *, diff=None, estimate=None, se=None, values=None, pape
            df: float = np.inf) -> Decision:
     """Apply ``claim``'s declared test to the data (see the module docstring for which data each test takes).
     For ``beats``, ``p_value`` may instead be the one-sided p of the same paired t test computed elsewhere
-    (:func:`ftlib.faults.stats.paired_draws` + :func:`~ftlib.faults.stats.one_sided`; the larger one of an
+    (``ftlib.faults.stats.paired_draws`` + ``ftlib.faults.stats.one_sided``; the larger one of an
     intersection-union test), with ``summary`` saying what was compared."""
     a = claim.alpha
     if claim.test in (IMPLEMENTED_TEST, NOT_RUNNABLE_TEST):

@@ -493,7 +493,7 @@ class Report:
         return Markdown("\n".join(lines))
 
     def check(self, key: str, paper: Any, ours: Any, note: str = "", claim: str | None = None, **data) -> Comparison:
-        """Add the row of the declared claim ``key`` (:data:`ftlib.claims.CLAIMS`): its test decides on
+        """Add the row of the declared claim ``key`` (``ftlib.claims.CLAIMS``): its test decides on
         ``data`` (see :func:`ftlib.claims.decide`); the row carries the rule, the reason and the headline flag.
         ``claim`` overrides the row's claim text (e.g. to name the panel); ``reference`` (in ``data``) gives
         the reference values of a several-estimate ``matches`` test when ``paper`` is a text."""
@@ -539,7 +539,7 @@ class Report:
     def finding(self, id_: str, claim: str, ours: Any, p_value: float, note: str = "") -> Comparison:
         """Add a finding of the study beyond the papers (no paper value): its verdict is its confidence,
         :func:`evidence_verdict` of ``p_value`` (the p-value of the test of the claim as stated). ``id_`` may
-        be a declared claim's key (``"BEY-AFT:beats_l1_l2"``, :data:`ftlib.claims.CLAIMS`): the row then shows
+        be a declared claim's key (``"BEY-AFT:beats_l1_l2"``, ``ftlib.claims.CLAIMS``): the row then shows
         its rule."""
         rule = "finding: strong if p < 0.01, weak if p < 0.05"
         if ":" in id_:

@@ -438,7 +438,7 @@ def write(path: Path | None = None, summary: Path | None = None) -> Path:
     summary.write_text(render_summary(table, records))
     (summary.parent / Path(FINDINGS).name).write_text(render_findings(table, records=records))
     for paper in reference.PAPERS:
-        (root / REPRO.format(paper=paper)).write_text(render_reproducibility(table, records, paper))
+        (summary.parent / Path(REPRO.format(paper=paper)).name).write_text(render_reproducibility(table, records, paper))
     (summary.parent / Path(CITE).name).write_text(render_cite(records))
     (path.parent / Path(STATUS).name).write_text(render_status(records))
     return path

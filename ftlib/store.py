@@ -21,7 +21,7 @@ for one entry at once one computes, the others wait and then load it — one
 entry, one computation, checkpoints written by one process only. The operating
 system releases the lock when its holder dies, so a killed worker blocks nobody.
 A read-only cache (a team's shared copy) serves every entry it holds without
-creating a lock; a missing entry then stops with one :class:`CacheReadOnlyError`
+creating a lock; a missing entry then stops with one ``CacheReadOnlyError``
 saying what cannot be computed and how to point ``FTLIB_CACHE_DIR`` elsewhere.
 
 Integrity: a complete entry ends with ``manifest.json`` (written last,
@@ -318,7 +318,7 @@ class Entry:
         (another process may have stored it meanwhile); only then ``compute()``
         runs, and the entry is sealed with its manifest. A damaged entry is moved
         aside (one warning line) and recomputed. A read-only cache serves what it
-        holds; a missing entry raises :class:`CacheReadOnlyError`.
+        holds; a missing entry raises ``CacheReadOnlyError``.
         """
         damage: CacheCorruptError | None = None
         try:

@@ -384,7 +384,7 @@ def hyperparameter_verdicts(comp: pd.DataFrame) -> list[dict]:
 
 def log_ratio(a, b) -> tuple[float, float]:
     """ln(``a``.increase / ``b``.increase) and its delta-method standard error from the two 95 % half-widths
-    (se of each increase = half-width / 1.96, as in :func:`_p_smaller`); NaN when an increase is not positive."""
+    (se of each increase = half-width / 1.96, as in ``_p_smaller``); NaN when an increase is not positive."""
     if not (a.increase > 0 and b.increase > 0):
         return float("nan"), float("nan")
     se = float(np.hypot(a.ci_halfwidth / a.increase, b.ci_halfwidth / b.increase)) / 1.96

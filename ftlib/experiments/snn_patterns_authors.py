@@ -125,7 +125,7 @@ def faulty_table(s, fault_model: str = "authors", store: Store | None = None) ->
 
 def table4_cells(df: pd.DataFrame) -> pd.DataFrame:
     """Every Table 4 cell: ours (mean, 95 % interval over fault sets), the paper's, and whether the interval
-    rule (:func:`covers`) holds."""
+    rule (``covers``) holds."""
     ref = get("SNN-T4").values
     rows = []
     for (kind, r, label), g in df.groupby(["fault", "ratio", "model"], sort=False):
@@ -161,7 +161,7 @@ proposed_vs_previous = snnp.proposed_vs_previous
 
 
 def compare(report, clean: pd.DataFrame, df_authors: pd.DataFrame, df_text: pd.DataFrame) -> dict:
-    """Table 3 and Table 4 rows under the interval rule (:func:`interval_tolerance`) for the authors' fault
+    """Table 3 and Table 4 rows under the interval rule (``interval_tolerance``) for the authors' fault
     model, Table 4 under the paper-text one, and the Table 4 / Fig. 3 claims under both. Returns the
     closing note's counts."""
     for r in clean.itertuples():

@@ -8,9 +8,9 @@
 1. ``$FTLIB_DATA_DIR/snn_patterns_authors/<file>`` (the shared data folder);
 2. ``<data dir>/snn_patterns_authors/<file>`` (where a download goes);
 3. with ``FTLIB_ALLOW_DOWNLOAD=1`` only: the raw file of the authors' repository at that commit
-   (:data:`RAW_URL`), written to 2. after its checksum matched.
+   (``RAW_URL``), written to 2. after its checksum matched.
 
-Every file is checked against its sha256 (:data:`ftlib._data_checksums.SNN_AUTHORS_SHA256`) before
+Every file is checked against its sha256 (``SNN_AUTHORS_SHA256``) before
 ``torch.load(..., weights_only=True)`` reads it; a mismatch raises
 :class:`~ftlib.errors.DatasetCorruptError`, a missing file :class:`~ftlib.errors.DatasetNotFoundError`.
 """
