@@ -239,6 +239,14 @@ COMPLETE_FILES = ("config.json", "result.json", "model.pt")
 """The files of a complete entry that its manifest covers (a checkpoint is work in progress, not covered)."""
 
 
+def _try_load(load: Callable[[], Any]) -> tuple[Any, CacheCorruptError | None]:
+    """``(load(), None)``, or ``(None, error)`` when the entry is damaged (:meth:`Entry.fill` then repairs it)."""
+    try:
+        return load(), None
+    except CacheCorruptError as exc:
+        return None, exc
+
+
 class Entry:
     """One cache entry (a directory) for a (kind, configuration) pair."""
 
@@ -320,11 +328,7 @@ class Entry:
         aside (one warning line) and recomputed. A read-only cache serves what it
         holds; a missing entry raises ``CacheReadOnlyError``.
         """
-        damage: CacheCorruptError | None = None
-        try:
-            value = load()
-        except CacheCorruptError as exc:
-            value, damage = None, exc
+        value, damage = _try_load(load)
         if value is not None:
             return value
         with ExitStack() as stack:
@@ -340,11 +344,8 @@ class Entry:
                     f"Point FTLIB_CACHE_DIR at a writable directory (a copy of this cache works: "
                     f"cp -r '{self.root}' ~/ftlib-cache && export FTLIB_CACHE_DIR=~/ftlib-cache) and rerun."
                 ) from None
-            damage = None  # look again under the lock: another process may have repaired or filled it
-            try:
-                value = load()
-            except CacheCorruptError as exc:
-                value, damage = None, exc
+            # look again under the lock: another process may have repaired or filled it
+            value, damage = _try_load(load)
             if value is not None:
                 return value
             if damage is not None:
