@@ -40,9 +40,9 @@ from .models.adversarial_ft import phase1_networks
 from .store import Store
 from .epochs import epoch_seed as _epoch_seed
 from .epochs import progress as _progress
-from .training import TrainConfig, Trained, train
+from .training import TRAINING_CODE, TrainConfig, Trained, train
 
-ADVERSARIAL_CODE = ("adversarial.py", "training.py", "epochs.py", "models", "data.py", "_data_checksums.py")
+ADVERSARIAL_CODE = ("adversarial.py",) + TRAINING_CODE
 """The ftlib source a Phase-I model depends on (its cache salt)."""
 
 HISTORY_KEYS = ("epoch", "iteration", "reconstruction", "generator", "discriminator", "d_real", "d_fake")

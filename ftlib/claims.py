@@ -191,7 +191,7 @@ def decide(claim: Claim, *, diff=None, estimate=None, se=None, values=None, pape
            df: float = np.inf) -> Decision:
     """Apply ``claim``'s declared test to the data (see the module docstring for which data each test takes).
     For ``beats``, ``p_value`` may instead be the one-sided p of the same paired t test computed elsewhere
-    (``ftlib.faults.stats.paired_draws`` + ``ftlib.faults.stats.one_sided``; the larger one of an
+    (``ftlib.stats.paired_draws`` + ``ftlib.stats.one_sided``; the larger one of an
     intersection-union test), with ``summary`` saying what was compared."""
     a = claim.alpha
     if claim.test in (IMPLEMENTED_TEST, NOT_RUNNABLE_TEST):

@@ -33,8 +33,11 @@ from .errors import ParameterError
 from .store import Store
 
 
-TRAINING_CODE = ("training.py", "epochs.py", "regularizers.py", "models", "data.py", "_data_checksums.py")
-"""The ftlib source a trained model depends on (its cache salt, see :func:`ftlib.store.code_salt`)."""
+TRAINING_CODE = ("training.py", "epochs.py", "regularizers.py", "models", "data.py", "_data_checksums.py",
+                 "faults", "theory")
+"""The ftlib source a trained model depends on (its cache salt, see :func:`ftlib.store.code_salt`): the loop,
+the models and data, and the fault engine (fault-aware and dropout training inject through it) and
+``theory`` (the regularizers' layer layout). The statistics (``ftlib.stats``) are not part of it."""
 
 
 OPTIMIZERS = ("adam", "adadelta")

@@ -11,7 +11,7 @@ from ftlib import reference, report, scoreboard, sections
 from ftlib.experiments import adversarial_ft as aft
 from ftlib.experiments import beyond as b
 from ftlib.faults import FAULT_NAMES, by_name
-from ftlib.faults.stats import paired_t
+from ftlib.stats import paired_t
 from ftlib.training import TrainConfig, cache_key, train
 
 from .conftest import require_data

@@ -218,7 +218,7 @@ def test_cf_h_interval_rule_meets_its_null():
     import pandas as pd
 
     from ftlib.experiments.computation_failures import _p_smaller
-    from ftlib.faults.stats import mean_ci
+    from ftlib.stats import mean_ci
 
     c = claims.get("CF-H:pooling")
     rng = np.random.default_rng(9)
@@ -376,7 +376,7 @@ def test_cf_h_activation_rule_meets_its_null():
     import pandas as pd
 
     from ftlib.experiments.computation_failures import log_ratio
-    from ftlib.faults.stats import mean_ci
+    from ftlib.stats import mean_ci
 
     c = claims.get("CF-H:activation_MLP")
     rng = np.random.default_rng(15)

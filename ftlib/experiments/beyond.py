@@ -49,7 +49,7 @@ from .. import adversarial as adv
 from .. import faults, theory
 from ..data import load
 from ..faults.catalog import CATALOG, FAULT_NAMES, by_name
-from ..faults.stats import mean_ci, paired_t
+from ..stats import mean_ci, paired_t
 from ..params import Param, Settings
 from ..sections import Section
 from ..store import Store
@@ -465,7 +465,7 @@ def theory_table(s: Settings, models: dict, store: Store | None = None) -> pd.Da
                     "b3_rel": float((var.sqrt() / margin.clamp_min(1e-12)).median())}
 
         rows.append({"arch": arch, "method": method, "seed": seed,
-                     **store.cached_result("theory", key, compute, code=TRAINING_CODE + ("theory",))})
+                     **store.cached_result("theory", key, compute, code=TRAINING_CODE)})
     return pd.DataFrame(rows)
 
 

@@ -45,7 +45,7 @@ import torch
 
 from .. import faults
 from ..faults.catalog import by_name
-from ..faults.stats import one_sided, paired_t
+from ..stats import one_sided, paired_t
 from ..models.snn_patterns import HIDDEN_LAYER
 from ..params import Param, Settings
 from ..sections import Section
@@ -181,7 +181,7 @@ def snn_sweep(store: Store, t: SNNTrained, fault: str, rates_: list[float], x: t
             enc.generator = None
         return res.table.to_dict("list")
 
-    table = store.cached_result("sweep_snn", key, compute, code=SNN_CODE + ("faults",))
+    table = store.cached_result("sweep_snn", key, compute, code=SNN_CODE)
     return pd.DataFrame(table)[["rate", "draw", "accuracy"]]
 
 

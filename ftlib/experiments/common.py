@@ -11,7 +11,7 @@ from .. import distributed, faults
 from ..store import Store
 from ..training import TRAINING_CODE, Trained
 
-SWEEP_CODE = TRAINING_CODE + ("faults",)
+SWEEP_CODE = TRAINING_CODE
 """The ftlib source a sweep result depends on (its cache salt)."""
 
 

@@ -68,7 +68,7 @@ from .models import (
 from .catalog import CATALOG, FAULT_NAMES, by_name
 from .selection import ACTIVATION_LAYERS, CONV_LAYERS, WEIGHT_LAYERS, select_layers
 from .spiking import PopulationSpikeFault, force_spikes, spike_fault_mask
-from .stats import (
+from ..stats import (
     draws_for_margin,
     margin_of_error,
     mean_ci,

@@ -46,7 +46,7 @@ from ..errors import ParameterError
 from . import _random as R
 from .apply import FaultSession
 from .models import FaultModel
-from .stats import mean_ci, summarize
+from ..stats import mean_ci, summarize
 
 if TYPE_CHECKING:
     from .campaign import Campaign

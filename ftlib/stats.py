@@ -1,10 +1,9 @@
-"""Confidence intervals for sweep results (Student t) and the sample sizes of statistical fault injection.
-
-The t quantile is computed by bisection on the t CDF, itself written with the
-regularised incomplete beta function (continued fraction, modified Lentz);
-accurate to ~1e-10, checked in the tests against tabulated values. The
-sample sizes (:func:`sample_size`, :func:`margin_of_error`,
-:func:`draws_for_margin`) take the normal quantile from ``scipy.stats``.
+"""The statistics every chapter uses: Student t intervals of a mean over fault draws or seeds
+(:func:`mean_ci`, :func:`summarize`), paired tests over shared draws (:func:`paired_t`,
+:func:`paired_draws`, :func:`one_sided`) and the sample sizes of statistical fault injection
+(:func:`sample_size`, :func:`margin_of_error`, :func:`draws_for_margin`). Quantiles and CDFs come
+from ``scipy.stats``. It sits beside the fault engine, not inside it: editing a statistic must not
+invalidate a cached sweep or trained model (see :func:`ftlib.store.code_salt`).
 """
 
 from __future__ import annotations
@@ -15,76 +14,21 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-_TINY = 1e-300
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c = 1.0
-    d = 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > _TINY else _TINY)
-    h = d
-    for m in range(1, 1000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > _TINY else _TINY)
-        c = 1.0 + aa / c
-        c = c if abs(c) > _TINY else _TINY
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > _TINY else _TINY)
-        c = 1.0 + aa / c
-        c = c if abs(c) > _TINY else _TINY
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta function I_x(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_bt = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    bt = math.exp(log_bt)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return bt * _betacf(a, b, x) / a
-    return 1.0 - bt * _betacf(b, a, 1.0 - x) / b
-
-
 def t_cdf(t: float, df: float) -> float:
-    """CDF of Student's t distribution with ``df`` degrees of freedom."""
-    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t >= 0 else tail
+    """CDF of Student's t distribution with ``df`` degrees of freedom (``scipy.stats.t``)."""
+    from scipy.stats import t as student_t
+
+    return float(student_t.cdf(t, df))
 
 
 @lru_cache(maxsize=4096)
 def t_quantile(q: float, df: float) -> float:
-    """Quantile of Student's t (``q`` in (0, 1), ``df`` > 0); e.g. ``t_quantile(0.975, 9) = 2.2622``."""
+    """Quantile of Student's t (``q`` in (0, 1), ``df`` > 0; ``scipy.stats.t``); e.g. ``t_quantile(0.975, 9) = 2.2622``."""
     if not 0.0 < q < 1.0 or not df > 0:
         raise ValueError(f"t_quantile: need 0 < q < 1 and df > 0, got q={q}, df={df}")
-    if q < 0.5:
-        return -t_quantile(1.0 - q, df)
-    if q == 0.5:
-        return 0.0
-    lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < q:
-        lo, hi = hi, hi * 2.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if t_cdf(mid, df) < q:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-13 * max(1.0, hi):
-            break
-    return 0.5 * (lo + hi)
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf(q, df))
 
 
 def mean_ci(values, level: float = 0.95) -> dict[str, float]:
