@@ -350,8 +350,10 @@ class Entry:
                 return value
             if damage is not None:
                 self.quarantine(str(damage).split("; ftlib.store")[0])
+            t0 = time.perf_counter()
             value = compute()
             self.seal()
+            _trace(self, what, time.perf_counter() - t0)
             return value
 
     def seal(self) -> None:
@@ -438,6 +440,18 @@ class Entry:
     def save_checkpoint(self, checkpoint: dict) -> None:
         self._write_config()
         atomic_torch_save(checkpoint, self.path / "checkpoint.pt")
+
+
+def _trace(entry: "Entry", what: str, seconds: float) -> None:
+    """With ``FTLIB_TRACE=<file>``, append one JSON line per computed entry (kind, name, what, seconds,
+    inclusive of nested entries): where a build's time goes, e.g. to size a profile."""
+    path = os.environ.get("FTLIB_TRACE")
+    if not path:
+        return
+    line = json.dumps({"kind": entry.kind, "entry": entry.name, "what": what, "seconds": round(seconds, 3),
+                       "pid": os.getpid(), "at": time.time(), "config": entry.config_text[:600]})
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
 
 
 class Store:

@@ -327,3 +327,16 @@ def test_salts_cover_what_training_imports_and_leave_out_the_statistics():
     for code in (TRAINING_CODE, SNN_CODE, ADVERSARIAL_CODE):
         assert not covered(code, "stats")
     assert not (root / "faults" / "stats.py").exists()
+
+
+def test_trace_logs_one_line_per_computed_entry(tmp_path, monkeypatch):
+    """``FTLIB_TRACE`` records what was computed and how long it took; a cache hit adds no line."""
+    import json
+
+    trace = tmp_path / "trace.jsonl"
+    monkeypatch.setenv("FTLIB_TRACE", str(trace))
+    s = Store(tmp_path / "cache")
+    assert s.cached_result("demo", {"x": 1}, lambda: {"v": 1}) == {"v": 1}
+    assert s.cached_result("demo", {"x": 1}, lambda: {"v": 2}) == {"v": 1}
+    lines = [json.loads(l) for l in trace.read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["kind"] == "demo" and lines[0]["seconds"] >= 0
