@@ -365,12 +365,13 @@ def _readable(fig, dpi: float, display_px: float = DISPLAY_PX, min_px: float = M
 
 
 def figure_html(png: bytes, alt: str, caption: str, name: str = "", min_pt: float | None = None,
-                dpi: float | None = None, href: str = "") -> str:
+                dpi: float | None = None, href: str = "", width_px: int | None = None) -> str:
     """An HTML ``<figure>`` with the PNG embedded as base64 data, ``alt`` text and a ``<figcaption>``.
 
     The image is a button that opens it at full resolution (``book/_static/ftbook.js``); ``href`` (when
     given) links to the PNG file. ``data-min-font-pt`` and ``data-dpi`` record the smallest text size and
-    the resolution, so a test can compute how large the smallest text renders on screen.
+    the resolution, so a test can compute how large the smallest text renders on screen. ``width_px`` (when
+    given) is the width the image is shown at (a downscaled copy keeps the size of its original on screen).
     """
     import base64
     import html
@@ -383,6 +384,8 @@ def figure_html(png: bytes, alt: str, caption: str, name: str = "", min_pt: floa
         attrs += f' data-dpi="{dpi:g}"'
     link = (f' <a class="ftlib-figure-full" href="{html.escape(href, quote=True)}">full-resolution image</a>'
             if href else "")
+    if width_px is not None:
+        attrs += f' width="{int(width_px)}"'
     return (f'<figure class="ftlib-figure" id="fig-{html.escape(name)}">'
             f'<img class="ftlib-zoomable" src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}"'
             f'{attrs} tabindex="0" title="Click to enlarge" />'
@@ -444,6 +447,52 @@ def versions() -> dict[str, str]:
 
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
             "ftlib": __version__, "ftlib_code": code_salt()}
+
+
+def machine() -> dict[str, Any]:
+    """What this process runs on: CPU count, CPU model (``/proc/cpuinfo``, else :func:`platform.processor`),
+    host, operating system, torch's default device and its number of threads."""
+    import os
+
+    import torch
+
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    device = torch.get_default_device() if hasattr(torch, "get_default_device") else torch.empty(0).device
+    return {"cpu_count": os.cpu_count(), "cpu_model": model or platform.processor() or platform.machine(),
+            "host": platform.node(), "os": platform.platform(terse=True), "torch_device": str(device),
+            "torch_threads": torch.get_num_threads()}
+
+
+def code_files(section_key: str) -> dict[str, str]:
+    """The code the numbers of a run of section ``section_key`` depend on, as ``{path relative to the checkout:
+    sha256 of its content}``: every file of the code-salt parts of the cache entries this process created or
+    loaded (:data:`ftlib.store.USED_CODE`), every :mod:`ftlib.experiments` module loaded in this process, and
+    the section's notebook source (when the checkout holds it). The results archive compares it with the
+    files of a later checkout to mark an archived result stale (:mod:`ftlib.archive`)."""
+    import sys
+
+    from .store import sha256_file, used_code_files
+
+    base = Path(__file__).resolve().parent.parent
+    files = used_code_files()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if (name == "ftlib.experiments" or name.startswith("ftlib.experiments.")) and path:
+            try:
+                files[str(Path(path).resolve().relative_to(base))] = sha256_file(Path(path))
+            except (ValueError, OSError):  # loaded from another checkout: not this code
+                continue
+    notebook = base / "notebooks" / f"{section_key}.py"
+    if notebook.is_file():
+        files[str(notebook.relative_to(base))] = sha256_file(notebook)
+    return dict(sorted(files.items()))
 
 
 class Report:
@@ -613,10 +662,12 @@ class Report:
         alt = alt or alt_text(fig)
         paper_no = figure_number(name)
         self.figures.append({"name": name, "file": str(path.relative_to(config.results_dir())), "caption": caption,
-                             "alt": alt, "paper_figure": paper_no})
+                             "alt": alt, "paper_figure": paper_no, "min_font_pt": round(min_font_pt(fig), 2),
+                             "dpi": dpi})
         # the paper's number when the figure reproduces one of its figures, else a plot number of this page
         label = figure_label(paper_no, sum(1 for f in self.figures if not f.get("paper_figure")))
-        html = figure_html(path.read_bytes(), alt, f"{label}. {caption}", name, min_pt=min_font_pt(fig), dpi=dpi)
+        html = figure_html(path.read_bytes(), alt, f"{label}. {caption}", name, min_pt=self.figures[-1]["min_font_pt"],
+                           dpi=dpi)
         display({"text/html": html, "text/plain": f"[{label}: {alt}] {caption}"}, raw=True)
         plt.close(fig)
 
@@ -629,9 +680,10 @@ class Report:
         """The machine-readable result record (what :meth:`save` writes).
 
         Everything but :data:`VARYING` (``timings``: wall time and measured
-        quantities of :meth:`timing`; versions, commit, creation time) is a
-        function of the settings and the seed: :func:`deterministic` of two runs
-        with one seed is byte-identical.
+        quantities of :meth:`timing`; versions, commit, creation time, the
+        machine) is a function of the settings and the seed: :func:`deterministic`
+        of two runs with one seed is byte-identical. ``code_files`` is the code
+        the numbers depend on (:func:`code_files`).
         """
         wall = round(time.perf_counter() - self._t0, 2)
         return {
@@ -646,6 +698,8 @@ class Report:
             "comparisons": [asdict(r) for r in self.rows],
             "figures": self.figures,
             "versions": versions(),
+            "code_files": code_files(self.section.key),
+            "machine": machine(),
             "git_commit": _git_commit(),
             "timings": {"wall_time_s": wall, **self.timings},
             "wall_time_s": wall,
@@ -659,7 +713,7 @@ class Report:
         return path
 
 
-VARYING = ("timings", "wall_time_s", "created", "versions", "git_commit")
+VARYING = ("timings", "wall_time_s", "created", "versions", "git_commit", "machine")
 """Keys of a result record that change from run to run (measured times, environment); all others repeat."""
 
 

@@ -65,6 +65,32 @@ _PRESENTATION = {"report.py", "claims.py", "reference.py", "scoreboard.py", "bui
                  "distributed.py"}
 
 
+ALL_CODE = "*"
+"""The part :data:`USED_CODE` holds for an entry salted with every module except the presentation modules
+(``code=None``)."""
+
+USED_CODE: set[str] = set()
+"""The code-salt parts (:func:`code_salt`'s ``parts``, or :data:`ALL_CODE`) of every cache entry this process
+has created or loaded: every :class:`Entry` adds its parts when it is constructed. A result record resolves them
+into the files its numbers depend on (:func:`used_code_files`), which the results archive compares with the
+code of a later checkout (:mod:`ftlib.archive`)."""
+
+
+def code_files(parts: tuple[str, ...] | None = None) -> list[Path]:
+    """The source files a code salt of ``parts`` hashes (see :func:`code_salt`), sorted, as absolute paths."""
+    root = Path(__file__).resolve().parent
+    if parts is None:
+        files = [p for p in root.rglob("*.py") if not (p.parent == root and p.name in _PRESENTATION)]
+    else:
+        files = []
+        for part in parts:
+            path = root / part
+            if not path.exists():
+                raise ValueError(f"code_salt: ftlib has no {part!r}")
+            files += list(path.rglob("*.py")) if path.is_dir() else [path]
+    return sorted(set(files))
+
+
 @lru_cache(maxsize=None)
 def code_salt(parts: tuple[str, ...] | None = None) -> str:
     """sha256 (16 hex chars) of the ftlib source that computes a cached value.
@@ -76,20 +102,23 @@ def code_salt(parts: tuple[str, ...] | None = None) -> str:
     editing the training loop does.
     """
     root = Path(__file__).resolve().parent
-    if parts is None:
-        files = [p for p in root.rglob("*.py") if not (p.parent == root and p.name in _PRESENTATION)]
-    else:
-        files = []
-        for part in parts:
-            path = root / part
-            if not path.exists():
-                raise ValueError(f"code_salt: ftlib has no {part!r}")
-            files += list(path.rglob("*.py")) if path.is_dir() else [path]
     h = hashlib.sha256()
-    for path in sorted(set(files)):
+    for path in code_files(parts):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+def used_code_files(parts: set[str] | None = None) -> dict[str, str]:
+    """``{path: sha256 of its content}`` of every file of the code-salt parts ``parts`` (default
+    :data:`USED_CODE`: those of the entries this process created or loaded); paths relative to the checkout
+    (``ftlib/training.py``)."""
+    base = Path(__file__).resolve().parent.parent
+    chosen = USED_CODE if parts is None else parts
+    files: set[Path] = set()
+    for part in chosen:
+        files.update(code_files(None if part == ALL_CODE else (part,)))
+    return {str(p.relative_to(base)): sha256_file(p) for p in sorted(files)}
 
 
 def _canonical(obj: Any) -> Any:
@@ -253,6 +282,7 @@ class Entry:
     def __init__(self, store: "Store", kind: str, config_: dict, code: tuple[str, ...] | None = None):
         self.kind = kind
         self.config = config_
+        USED_CODE.update(code if code is not None else (ALL_CODE,))
         self.config_text = canonical_json({"config": config_, "code": code_salt(code), "kind": kind})
         self.key = hashlib.sha256(self.config_text.encode()).hexdigest()
         self.path = store.root / kind / self.key[:2] / self.key
