@@ -1,6 +1,6 @@
 """Build the book: execute the notebooks that changed, then ``jupyter-book build``.
 
-``python -m ftlib.build [--profile quick] [--chapter adversarial_ft ...] [--force] [--no-html]``
+``python -m ftlib.build [--profile quick] [--chapter adversarial_ft ...] [--force] [--no-html] [--archive]``
 
 Pipeline (DESIGN.md): ``notebooks/<paper>/<name>.py`` (jupytext percent, the
 source of truth) → in-memory ``.ipynb`` → papermill with ``profile`` (and
@@ -26,6 +26,13 @@ workers (``--distribute runs``: better for a chapter of a few heavy notebooks).
 The HTML build always runs here. Workers need the checkout at the same path,
 the data and the cache on a shared filesystem; the numbers are those of the
 serial build.
+
+Archive (``--archive``, any profile but smoke): after executing, every section
+of the selected chapters whose notebook ran successfully in this build or is
+current by its stamp is copied into the results archive ``book/_archive``
+(its record and recompressed figures, with commit, date, machine, wall time,
+seed, settings and code map: :mod:`ftlib.archive`); a section that failed is
+never archived. The book shows the archive beside this build's verdicts.
 """
 
 from __future__ import annotations
@@ -219,11 +226,12 @@ def kernel_env_for_workers() -> dict[str, str | None]:
 
 
 def execute_on_cluster(client, todo: list[tuple[str, Path, Path, str]], profile: str, seed: int,
-                       root: Path = ROOT) -> dict[str, float]:
+                       root: Path = ROOT, done: dict[str, float] | None = None) -> dict[str, float]:
     """Execute the notebooks ``todo`` = [(name, source, target, stamp)] as Dask tasks; seconds by name.
 
     Every notebook runs even if another fails; then the first failure is raised.
     A notebook whose worker dies is rescheduled by the scheduler on another worker.
+    ``done`` (when given) receives the seconds of each notebook as it succeeds, failure or not.
     """
     from distributed import as_completed
     from tqdm.auto import tqdm
@@ -238,7 +246,7 @@ def execute_on_cluster(client, todo: list[tuple[str, Path, Path, str]], profile:
         fut = client.submit(_execute_task, str(source), str(target), profile, seed, want, str(root), env,
                             key=key, pure=False, retries=0)
         futures[fut] = name
-    seconds: dict[str, float] = {}
+    seconds: dict[str, float] = {} if done is None else done
     failures: list[tuple[str, BaseException]] = []
     with tqdm(total=len(futures), desc="notebooks", unit="nb", file=sys.stderr) as bar:
         for fut in as_completed(list(futures)):
@@ -285,6 +293,32 @@ def jupyter_book(root: Path = ROOT) -> None:
     subprocess.run(cmd, check=True, cwd=root, env=env)
 
 
+def archive_built(wanted: dict[str, tuple[Path, Path, str]], failed: set[str], done: dict[str, float],
+                  profile: str, seed: int) -> int:
+    """Archive the sections ``wanted`` (name → (source, target, stamp)) of a build (``--archive``): each whose
+    notebook executed in this build or is current by its stamp, never one in ``failed`` or with a
+    ``.failed.ipynb``; prints one line per section; returns how many could not be archived."""
+    from . import archive
+    from .errors import ArchiveError
+
+    refused = 0
+    for name, (source, target, want) in sorted(wanted.items()):
+        key = name.removesuffix(".py")
+        why = ("its execution failed in this build" if name in failed or target.with_suffix(".failed.ipynb").exists()
+               else "its executed notebook is not current for this profile, seed and code"
+               if current_stamp(target) != want else "")
+        if not why:
+            try:
+                path = archive.archive_section(key, profile, seed, build_seconds=done.get(name))
+                print(f"archived {key} ({profile}) → {path}", flush=True)
+                continue
+            except ArchiveError as exc:
+                why = str(exc)
+        refused += 1
+        print(f"not archived: {key}: {why}", file=sys.stderr, flush=True)
+    return refused
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ftlib.build", description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", default=os.environ.get("PROFILE") or "quick", choices=PROFILES,
@@ -299,24 +333,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distribute", choices=("notebooks", "runs"), default="notebooks",
                     help="with a cluster: one task per notebook (default), or notebooks here and their "
                          "training runs and sweeps on the workers")
+    ap.add_argument("--archive", action="store_true",
+                    help="after executing, archive every selected section that ran successfully or is current "
+                         "into book/_archive (any profile but smoke; see ftlib.archive)")
     args = ap.parse_args(argv)
-    # reject bad input before anything runs: an unknown chapter, a seed no notebook accepts
+    root = ROOT  # read here, not bound as a default: a test points the build at another checkout
+    # reject bad input before anything runs: an unknown chapter, a seed no notebook accepts, archiving smoke
     if args.chapter:
-        notebooks(ROOT, args.chapter)  # SystemExit naming the chapters
+        notebooks(root, args.chapter)  # SystemExit naming the chapters
     try:
         check_value(SEED, args.seed)
     except ParameterError as exc:
         ap.error(f"--seed: {exc}")
+    if args.archive:
+        from . import archive
+        from .errors import ArchiveError
+
+        try:
+            archive.check_profile(args.profile)
+        except ArchiveError as exc:
+            ap.error(f"--archive: {exc}")
 
     t_start = time.perf_counter()
-    code = ftlib_hash()
+    code = ftlib_hash(root)
     status: dict[str, tuple[str, float]] = {}
     todo: list[tuple[str, Path, Path, str]] = []
-    for source in notebooks():
-        target = executed_path(source)
-        name = str(source.relative_to(ROOT / "notebooks"))
+    wanted: dict[str, tuple[Path, Path, str]] = {}  # the selected sections: (source, target, stamp)
+    for source in notebooks(root):
+        target = executed_path(source, root)
+        name = str(source.relative_to(root / "notebooks"))
         selected = not args.chapter or source.parent.name in args.chapter
         want = stamp(source, args.profile, args.seed, code)
+        if selected:
+            wanted[name] = (source, target, want)
         if selected and (args.force or current_stamp(target) != want):
             todo.append((name, source, target, want))
         elif not target.exists():
@@ -326,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             status[name] = ("up to date", 0.0)
 
     # leftovers of attempts that were killed (a lost worker, an interrupted build) are not pages
-    for stale in (ROOT / EXECUTED).glob("*/.*.ipynb"):
+    for stale in (root / EXECUTED).glob("*/.*.ipynb"):
         stale.unlink(missing_ok=True)
 
     if todo:
@@ -345,29 +394,34 @@ def main(argv: list[str] | None = None) -> int:
     if todo and (args.scheduler or distributed.configured()):
         client = distributed.client(args.scheduler)
         print(distributed.describe(client), flush=True)
+    done: dict[str, float] = {}
     try:
         if client is not None and args.distribute == "notebooks":
-            for name, seconds in execute_on_cluster(client, todo, args.profile, args.seed).items():
-                status[name] = ("executed", seconds)
+            execute_on_cluster(client, todo, args.profile, args.seed, root, done=done)
         else:
             # serial, or --distribute runs: the kernels send their independent runs to the same scheduler
             env = {distributed.ENV_SCHEDULER: client.scheduler.address, distributed.ENV_JOBQUEUE: None} \
                 if client is not None else None
             for name, source, target, want in todo:
                 print(f"executing {name} (profile {args.profile}) ...", flush=True)
-                status[name] = ("executed", execute(source, target, args.profile, args.seed, want, env=env))
+                done[name] = execute(source, target, args.profile, args.seed, want, root, env=env)
     finally:
         if client is not None:
             distributed.close()
+        status.update({name: ("executed", seconds) for name, seconds in done.items()})
+        if args.archive:
+            # also when a notebook failed: the sections that completed are archived, the failed one never
+            failed = {name for name, *_ in todo if name not in done}
+            archive_failures = archive_built(wanted, failed, done, args.profile, args.seed)
     timings = [(name, *status[name]) for name in sorted(status)]
 
     from . import scoreboard
 
     # generated pages: the scoreboard and the landing page's summary (book/_generated/summary.md)
-    scoreboard.write(ROOT / "book" / "scoreboard.md", ROOT / scoreboard.SUMMARY)
+    scoreboard.write(root / "book" / "scoreboard.md", root / scoreboard.SUMMARY)
     t_html = time.perf_counter()
     if not args.no_html:
-        jupyter_book()
+        jupyter_book(root)
     t_end = time.perf_counter()
     print("\nbuild timing summary")
     for name, what, seconds in timings:
@@ -380,7 +434,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  budget of the whole book in {args.profile}: {budget} min from a cold cache on 2 CPU cores "
               f"(this build executed {executed} of {len(timings)} notebooks in {(t_end - t_start) / 60:.1f} min)")
     if not args.no_html:
-        print(f"site: {ROOT / '_build' / 'html' / 'index.html'}")
+        print(f"site: {root / '_build' / 'html' / 'index.html'}")
+    if args.archive and archive_failures:
+        print(f"{archive_failures} selected section(s) were not archived (see 'not archived' above)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -27,3 +27,7 @@ class CacheCorruptError(FtlibError):
 
 class CacheReadOnlyError(FtlibError):
     """The cache directory cannot be written and lacks an entry that would have to be computed."""
+
+
+class ArchiveError(FtlibError):
+    """A section cannot be archived (smoke profile, failed or partial run) or an archived file is unreadable."""
