@@ -4,7 +4,11 @@
 ``book/_generated/summary.md`` and ``book/_generated/beyond_findings.md``
 (all generated, never committed; the book build
 writes them before ``jupyter-book`` runs). Ids without a record are listed as
-"not yet reproduced".
+"not yet reproduced". Archived runs (:mod:`ftlib.archive`, e.g. the ``paper``
+profile) are shown beside this build's verdicts: a column per archived profile
+in the "At a glance" table and in the detailed rows, one sentence per id whose
+verdicts differ, verdict counts per profile on the landing page, and the parts
+whose paper settings were not run (:mod:`ftlib.not_run`).
 """
 
 from __future__ import annotations
@@ -80,6 +84,64 @@ def rows(records: list[dict] | None = None) -> list[dict]:
     return out
 
 
+def archive_rows(archived: list | None) -> dict[str, dict[str, dict]]:
+    """``{profile: {id: row}}`` of the archived sections (:class:`ftlib.archive.Archived`): each row holds the
+    id's archived verdict, its comparisons, and the archive's stamp, commit, date and stale marking."""
+    out: dict[str, dict[str, dict]] = {}
+    for a in archived or []:
+        for r in rows([a.record]):
+            if not r["comparisons"]:
+                continue
+            out.setdefault(a.profile, {})[r["id"]] = {**r, "stale": a.stale, "stale_text": a.stale_text(),
+                                                       "commit": a.commit, "date": a.date, "stamp": a.stamp()}
+    return out
+
+
+def _archived_cell(row: dict | None, not_run: bool = False) -> str:
+    if row is None:
+        return "⊘ paper settings not run" if not_run else "—"
+    return _badge(row["verdict"]) + (" (**stale**)" if row["stale"] else "")
+
+
+def disagreements(table: list[dict], arch: dict[str, dict[str, dict]]) -> list[str]:
+    """One sentence per (id, archived profile) whose archived verdict differs from this build's
+    (:func:`ftlib.archive.disagreement`)."""
+    from .archive import disagreement
+
+    out = []
+    for profile, by_id in arch.items():
+        for r in table:
+            a = by_id.get(r["id"])
+            if a and r["profile"]:
+                s = disagreement(r["id"], r["verdict"], r["profile"], a["verdict"], profile)
+                if s:
+                    out.append(s + (" (The archived run is stale.)" if a["stale"] else ""))
+    return out
+
+
+def _not_run_ids() -> set[str]:
+    from .not_run import NOT_RUN
+
+    return {i for e in NOT_RUN for i in e.ids}
+
+
+def render_not_run() -> str:
+    """The scoreboard's "paper settings not run" part: each declared part (:data:`ftlib.not_run.NOT_RUN`) with
+    why, its measured cost per epoch and where it was measured (or "cost not yet measured"), and the command."""
+    from .not_run import NOT_RUN
+
+    lines = ["", "(scoreboard-not-run)=", "## paper settings not run", ""]
+    if not NOT_RUN:
+        return "\n".join(lines + ["Every part of the book has an archived run with the paper's settings.", ""])
+    lines += ["These parts were not run with the papers' own settings on these machines (declared in "
+              "`ftlib.not_run`; a cost is a measurement, with the file it was measured in, or says it was not "
+              "measured yet).", "",
+              "| section | ids | why | cost per epoch | command |", "|---|---|---|---|---|"]
+    lines += [f"| {e.section} | {', '.join(e.ids)} | {_cell(e.why)} | {_cell(e.cost())} | `{e.command}` |"
+              for e in NOT_RUN]
+    return "\n".join(lines) + "\n"
+
+
 STATUS = "book/status.md"
 """The build-status page (generated): every section's profile, execution time, commit and date."""
 
@@ -130,16 +192,29 @@ def _id_link(r: dict) -> str:
     return f'<a href="{href}"><strong>{r["id"]}</strong></a>' if href else f"**{r['id']}**"
 
 
-def render_compact(table: list[dict]) -> str:
+def render_compact(table: list[dict], arch: dict[str, dict[str, dict]] | None = None) -> str:
     """The scoreboard's first table: one line per checklist id (paper, id linked to its anchor on its
-    section page, headline claim, verdict, the reason)."""
+    section page, headline claim, verdict, the reason), with a column per archived profile (``arch``, from
+    :func:`archive_rows`: its verdict, marked stale when its code changed since), then one sentence per id
+    whose verdicts differ."""
+    arch = arch or {}
+    not_run = _not_run_ids()
+    extra = "".join(f" {p} settings (archived) |" for p in arch)
     lines = ["(scoreboard-at-a-glance)=", "## At a glance", "",
              "One line per checklist id; the id links to its verdict on its section page, the detailed rows "
-             "of every comparison follow below.", "",
-             "| paper | id | headline claim | verdict | why |", "|---|---|---|---|---|"]
+             "of every comparison follow below."
+             + (" The archived column(s) give the verdict of a run the build archived (its profile, commit and "
+                "date are in the detailed rows; **stale**: the code or settings changed since that run)."
+                if arch else ""), "",
+             f"| paper | id | headline claim | verdict |{extra} why |", "|---|---|---|---|" + "---|" * len(arch) + "---|"]
     for r in table:
-        lines.append(f"| {r['paper']} | {_id_link(r)} | {_cell(headline(r))} | {_badge(r['verdict'])} "
-                     f"| {_cell(reason(r))} |")
+        cols = "".join(f" {_archived_cell(by_id.get(r['id']), p == 'paper' and r['id'] in not_run)} |"
+                       for p, by_id in arch.items())
+        lines.append(f"| {r['paper']} | {_id_link(r)} | {_cell(headline(r))} | {_badge(r['verdict'])} |{cols} "
+                     f"{_cell(reason(r))} |")
+    differ = disagreements(table, arch)
+    if differ:
+        lines += ["", "Where the verdicts differ:", ""] + [f"- {_cell(d)}" for d in differ]
     return "\n".join(lines) + "\n"
 
 
@@ -149,8 +224,13 @@ def _section_link(r: dict) -> str:
     return f"[{r['section'].split('/', 1)[-1]}](_executed/{r['section']}.ipynb)"
 
 
-def render(table: list[dict]) -> str:
-    """The scoreboard page as MyST Markdown: per paper, ids grouped by verdict, one row per comparison."""
+def render(table: list[dict], archived: list | None = None) -> str:
+    """The scoreboard page as MyST Markdown: per paper, ids grouped by verdict, one row per comparison; with
+    ``archived`` (:func:`ftlib.archive.load`), each archived profile's verdict and numbers beside this build's
+    and the parts whose paper settings were not run."""
+    from .archive import match_rows
+
+    arch = archive_rows(archived)
     counts = Counter(r["verdict"] for r in table)
     profiles = sorted({r["profile"] for r in table if r["profile"]})
     lines = [
@@ -174,7 +254,13 @@ def render(table: list[dict]) -> str:
         "|---|---|",
     ]
     lines += [f"| {_badge(v)} | {counts[v]} |" for v in ORDER if counts[v]]
-    lines += ["", render_compact(table)]
+    for profile, by_id in arch.items():
+        got = Counter(a["verdict"] for a in by_id.values())
+        stale = sum(a["stale"] for a in by_id.values())
+        lines += ["", f"Archived with the `{profile}` profile: {len(by_id)} ids, "
+                  + ", ".join(f"{_badge(v)} {got[v]}" for v in ORDER if got[v])
+                  + (f"; {stale} of them stale (the code or settings changed since)." if stale else ".")]
+    lines += ["", render_compact(table, arch)]
     for paper, title in {**reference.PAPERS, **reference.STUDIES}.items():
         mine = [r for r in table if r["paper"] == paper]
         paper_counts = Counter(r["verdict"] for r in mine)
@@ -191,18 +277,44 @@ def render(table: list[dict]) -> str:
                 lines += [f"| <span id=\"sb-{anchor_id(r['id'])}\"></span>**{r['id']}** | {_cell(r['what'])} | — "
                           f"| {_section_link(r)} |" for r in group]
                 continue
-            lines += ["| id | claim | paper | ours | gap | verdict | why | profile | section |",
-                      "|---|---|---|---|---|---|---|---|---|"]
+            extra = "".join(f" {p} (archived): ours · verdict |" for p in arch)
+            lines += [f"| id | claim | paper | ours | gap | verdict | why | profile | section |{extra}",
+                      "|---|---|---|---|---|---|---|---|---|" + "---|" * len(arch)]
             for r in group:
-                for i, c in enumerate(r["comparisons"]):
+                # this build's rows with each archived profile's matching row beside them; archived rows with
+                # no counterpart in this build follow
+                pairs = {p: match_rows(r["comparisons"], (by_id.get(r["id"]) or {}).get("comparisons", []))
+                         for p, by_id in arch.items()}
+                mine_rows = [(c, {p: next((b for a_, b in pairs[p] if a_ is c), None) for p in arch})
+                             for c in r["comparisons"]]
+                only = [(p, b) for p in arch for a_, b in pairs[p] if a_ is None and b is not None]
+                for i, (c, beside) in enumerate(mine_rows):
                     first = i == 0
                     ident = (f'<span id="sb-{anchor_id(r["id"])}"></span>{_id_link(r)}' if first else "")
                     lines.append(
                         f"| {ident} | {_cell(c['claim'])} | {_cell(c['paper'])} "
                         f"| {_cell(c['ours'])} | {_cell(c['gap'])} | {_badge(c['verdict'])} "
                         f"| {_cell(c.get('reason') or c.get('note'))} "
-                        f"| {r['profile'] if first else ''} | {_section_link(r) if first else ''} |")
+                        f"| {r['profile'] if first else ''} | {_section_link(r) if first else ''} |"
+                        + "".join(f" {_beside(beside[p], arch[p].get(r['id']), first)} |" for p in arch))
+                for p, b in only:
+                    lines.append(f"| | {_cell(b['claim'])} | {_cell(b['paper'])} | — | — | — | only in the "
+                                 f"archived {p} run | | |"
+                                 + "".join(f" {_beside(b, arch[q].get(r['id']), True) if q == p else '—'} |"
+                                           for q in arch))
     return "\n".join(lines) + "\n"
+
+
+def _beside(row: dict | None, id_row: dict | None, first: bool) -> str:
+    """A detailed row's archived cell: the archived ours and verdict, with the archive's commit and date (and
+    the stale marking) on the id's first row."""
+    if row is None:
+        return "—"
+    text = f"{_cell(row['ours'])} · {_badge(row['verdict'])}"
+    if first and id_row:
+        text += f" (commit `{id_row['commit']}`, {id_row['date']}" + ("; **stale**: " + _cell(id_row["stale_text"])
+                                                                     if id_row["stale"] else "") + ")"
+    return text
 
 
 BUDGET_MIN = {"smoke": 10, "quick": 30}
@@ -242,9 +354,12 @@ def _when(iso: str) -> str:
         return iso
 
 
-def render_summary(table: list[dict], records: list[dict]) -> str:
-    """The landing page's generated part: who built this copy, and the verdict counts per paper."""
-    shown = [v for v in ORDER if v in (REPRODUCED, PARTLY, NOT_REPRODUCED) or any(r["verdict"] == v for r in table)]
+def render_summary(table: list[dict], records: list[dict], archived: list | None = None) -> str:
+    """The landing page's generated part: who built this copy, and the verdict counts per paper and profile
+    (this build's, then each archived profile's, :func:`ftlib.archive.load`)."""
+    arch = archive_rows(archived)
+    every = list(table) + [a for by_id in arch.values() for a in by_id.values()]
+    shown = [v for v in ORDER if v in (REPRODUCED, PARTLY, NOT_REPRODUCED) or any(r["verdict"] == v for r in every)]
     lines = []
     if records:
         profiles = Counter(r.get("profile", "?") for r in records)
@@ -264,14 +379,30 @@ def render_summary(table: list[dict], records: list[dict]) -> str:
     else:
         lines += ["**This copy of the book has no results yet**: no notebook was executed. "
                   "See {doc}`/book/rerun` to build it."]
-    lines += ["", "| paper | " + " | ".join(_badge(v) for v in shown) + " | ids |",
-              "|---|" + "---|" * (len(shown) + 1)]
+    this = ", ".join(sorted({r["profile"] for r in table if r["profile"]})) or "this build"
+    if arch:
+        lines += ["", "Verdicts per profile: this build's (" + this + ") and those of the archived runs "
+                  "(the papers' own settings, run once and kept in the repository; an archived row counts only the "
+                  "ids it ran, *stale* ones included). See the {ref}`scoreboard <scoreboard-at-a-glance>`."]
+    lines += ["", "| paper | profile | " + " | ".join(_badge(v) for v in shown) + " | ids |",
+              "|---|---|" + "---|" * (len(shown) + 1)]
     for paper in {**reference.PAPERS, **reference.STUDIES}:
         mine = Counter(r["verdict"] for r in table if r["paper"] == paper)
-        lines.append(f"| {{ref}}`{paper} <{_label(paper)}>` | " + " | ".join(str(mine[v]) for v in shown)
+        lines.append(f"| {{ref}}`{paper} <{_label(paper)}>` | {this} | " + " | ".join(str(mine[v]) for v in shown)
                      + f" | {sum(mine.values())} |")
+        for profile, by_id in arch.items():
+            got = [a for a in by_id.values() if a["paper"] == paper]
+            if got:
+                c = Counter(a["verdict"] for a in got)
+                stale = sum(a["stale"] for a in got)
+                lines.append(f"| | {profile} (archived{f', {stale} stale' if stale else ''}) | "
+                             + " | ".join(str(c[v]) for v in shown) + f" | {len(got)} |")
     total = Counter(r["verdict"] for r in table)
-    lines.append("| **all** | " + " | ".join(f"**{total[v]}**" for v in shown) + f" | **{len(table)}** |")
+    lines.append(f"| **all** | {this} | " + " | ".join(f"**{total[v]}**" for v in shown) + f" | **{len(table)}** |")
+    for profile, by_id in arch.items():
+        c = Counter(a["verdict"] for a in by_id.values())
+        lines.append(f"| **all** | {profile} (archived) | " + " | ".join(f"**{c[v]}**" for v in shown)
+                     + f" | **{len(by_id)}** |")
     return "\n".join(lines) + "\n"
 
 
@@ -431,11 +562,14 @@ def write(path: Path | None = None, summary: Path | None = None) -> Path:
     root = config.repo_root() or Path.cwd()
     path = path or root / "book" / "scoreboard.md"
     summary = summary or root / SUMMARY
+    from . import archive
+
     records = load_records()
     table = rows(records)
-    path.write_text(render(table) + render_timings(records))
+    archived = archive.load()
+    path.write_text(render(table, archived) + render_not_run() + render_timings(records))
     summary.parent.mkdir(parents=True, exist_ok=True)
-    summary.write_text(render_summary(table, records))
+    summary.write_text(render_summary(table, records, archived))
     (summary.parent / Path(FINDINGS).name).write_text(render_findings(table, records=records))
     for paper in reference.PAPERS:
         (summary.parent / Path(REPRO.format(paper=paper)).name).write_text(render_reproducibility(table, records, paper))

@@ -15,7 +15,10 @@
   "Verdicts and why" block (each checklist id as an anchor target, its verdict,
   the reason from the result record, links down to its figure and to the
   comparison table) and a provenance stamp (profile, commit, date, wall time,
-  a link to the result record, copied into the site under ``_records/``).
+  a link to the result record, copied into the site under ``_records/``), then
+  the archived runs of the section (``ftlib.archive.section_html``: the paper
+  profile's verdicts and figures beside this build's, marked stale when the
+  code changed since), read from ``book/_archive`` at every HTML build.
 - ``book/_static/ftbook.js``: the phone navigation toggles, click-to-zoom figures.
 """
 
@@ -142,15 +145,25 @@ def verdicts_html(record: dict, record_href: str) -> str:
             f'<ul>{"".join(items)}</ul>{stamp}</div>')
 
 
+def _archived(section: str) -> str:
+    """The archived runs of ``section`` beside this build (``ftlib.archive.section_html``), or ""."""
+    try:
+        from ftlib import archive
+    except ImportError:
+        return ""
+    return archive.section_html(archive.for_section(archive.load(), section), _record(section))
+
+
 def _inject_verdicts(app, pagename, templatename, context, doctree):
     if not pagename.startswith(EXECUTED) or "body" not in context:
         return
     section = pagename[len(EXECUTED):]
     record = _record(section)
-    if record is None:
+    archived = _archived(section)
+    if record is None and not archived:
         return
     href = context["pathto"](f"{RECORDS}/{section}.json", 1)
-    block = verdicts_html(record, href)
+    block = (verdicts_html(record, href) if record is not None else "") + archived
     body = context["body"]
     at = body.find("</h1>")
     context["body"] = body[:at + 5] + block + body[at + 5:] if at >= 0 else block + body
