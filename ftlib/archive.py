@@ -177,7 +177,8 @@ def archive_section(key: str, profile: str, seed: int, results: Path | None = No
     check_profile(profile)
     results = results or config.results_dir()
     root = root or archive_dir()
-    record = _read_record(results / f"{key}.json")
+    record_path = results / f"{key}.json"
+    record = _read_record(record_path)
     check_record(record, key, profile, seed)
     figures_in = record.get("figures") or []
     sources = []
@@ -186,6 +187,10 @@ def archive_section(key: str, profile: str, seed: int, results: Path | None = No
         if not src.is_file():
             raise ArchiveError(f"{key}: figure {fig['file']} of its record is missing under {results} (a partial "
                                f"run); run the section again")
+        # a notebook writes its figures before its record: a newer figure is from a later run that did not finish
+        if src.stat().st_mtime > record_path.stat().st_mtime + 1.0:
+            raise ArchiveError(f"{key}: figure {fig['file']} is newer than its record (a later run of the section "
+                               f"stopped before its end); run the section again")
         sources.append(src)
     folder = root / profile / key
     figures_out, archived_figs = [], []
@@ -323,6 +328,7 @@ def settings_differences(meta: dict[str, Any]) -> list[str]:
         now = sections.resolve(meta["section"], {"profile": meta["profile"], "seed": meta["seed"]}).as_dict()
     except FtlibError:
         return [f"the section {meta['section']} no longer exists"]
+    now = json.loads(json.dumps(now, default=str))  # as the record stored them (tuples read back as lists)
     then = meta.get("settings") or {}
     return [f"{k}: {then.get(k)!r} → {now.get(k)!r}" for k in sorted(set(then) | set(now))
             if then.get(k) != now.get(k)]

@@ -84,6 +84,12 @@ def test_a_record_of_another_profile_or_a_partial_run_is_refused(dirs):
     with pytest.raises(ArchiveError, match="made with profile 'quick'"):
         archive.archive_section(KEY, "paper", 0)
     figure = next((dirs / "results").rglob("figure1.png"))
+    record = dirs / "results" / f"{KEY}.json"
+    import os
+
+    os.utime(figure, (record.stat().st_mtime + 60,) * 2)  # a later run wrote the figure, then stopped
+    with pytest.raises(ArchiveError, match="newer than its record"):
+        archive.archive_section(KEY, "quick", 0)
     figure.unlink()  # the run stopped before its figures were all written
     with pytest.raises(ArchiveError, match="figure .* is missing"):
         archive.archive_section(KEY, "quick", 0)
