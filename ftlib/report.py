@@ -450,7 +450,7 @@ def versions() -> dict[str, str]:
 
 
 def machine() -> dict[str, Any]:
-    """What this process runs on: CPU count, CPU model (``/proc/cpuinfo``, else :func:`platform.processor`),
+    """What this process runs on: CPU count, CPU model (``/proc/cpuinfo``, else ``platform.processor()``),
     host, operating system, torch's default device and its number of threads."""
     import os
 
