@@ -174,6 +174,7 @@ def test_the_section_page_and_scoreboard_show_the_archive_beside_this_build(dirs
     row = re.search(r"<tr><td>[^<]*</td><td>" + re.escape(CLAIM) + r"</td>.*?</tr>", block).group(0)
     assert "<td>reproduced</td><td>not reproduced</td>" in row  # archived verdict, then this build's
     assert sentence.replace("'", "&#x27;") in block and "stale" not in block
+    assert archive.disagreement(ID, report.SMOKE, "smoke", report.REPRODUCED, "paper") is None  # smoke: no verdict
     png = re.search(r'src="data:image/png;base64,([^"]+)"', block).group(1)
     assert len(base64.b64decode(png)) <= archive.FIGURE_MAX_BYTES
     assert 'id="fig-paper-figure1"' in block and "data-min-font-pt=" in block
