@@ -290,3 +290,17 @@ def test_parts_not_run_carry_a_measured_cost_and_where_or_say_they_were_not_meas
     glance = scoreboard.render_compact(scoreboard.rows([]), {"paper": {}})
     line = next(l for l in glance.splitlines() if f"**{entry.ids[0]}**" in l)
     assert "⊘ paper settings not run" in line
+
+
+def test_code_map_holds_what_the_section_imports_and_not_other_chapters():
+    """A section's code map follows its notebook's imports: its own experiments modules, the verdict rules
+    and the paper's numbers, the statistics; never another chapter's experiments module or the registry,
+    so restructuring one chapter leaves another chapter's archive fresh."""
+    from ftlib import report
+
+    files = report.code_files("continuous_limit/certification")
+    assert "notebooks/continuous_limit/certification.py" in files
+    assert {"ftlib/claims.py", "ftlib/reference.py", "ftlib/stats.py"} <= set(files)
+    experiments = [f for f in files if f.startswith("ftlib/experiments/")]
+    assert experiments and all("continuous_limit" in f for f in experiments)
+    assert not any(f.endswith(("report.py", "scoreboard.py", "build.py")) for f in files)
