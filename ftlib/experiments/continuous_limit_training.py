@@ -691,7 +691,7 @@ SECTIONS = [
             "smoke": dict(epochs=1, n_train=500, lr=1e-3, p=1e-2, eps=9e-3, delta=1e-5, batch_size=250, n1=50,
                           n_step=50, lam=1e-9, mu=1e-10, psi=[1e-8, 1e-6], max_changes=100.0, max_iter=3, n_cert=20,
                           mc_draws=50, trials=20),
-            "quick": dict(epochs=4, n_train=0, lr=1e-3, p=1e-2, eps=9e-3, delta=1e-5, batch_size=1000, n1=200,
+            "quick": dict(epochs=4, n_train=30_000, lr=1e-3, p=1e-2, eps=9e-3, delta=1e-5, batch_size=1000, n1=200,
                           n_step=100, lam=1e-9, mu=1e-10, psi=[1e-8, 1e-6], max_changes=100.0, max_iter=10,
                           n_cert=100, mc_draws=500, trials=1000),
             "paper": dict(epochs=30, n_train=0, lr=1e-3, p=1e-2, eps=9e-3, delta=1e-5, batch_size=1000, n1=200,

@@ -197,7 +197,7 @@ _PARAMS = (
 )
 _P = {
     "smoke": dict(n_test=200, fault_sets=3, hsf_ratios=[0.5], nasf_ratios=[0.15]),
-    "quick": dict(n_test=1000, fault_sets=10, hsf_ratios=[0.2, 0.3, 0.4, 0.5], nasf_ratios=[0.03, 0.05, 0.10, 0.15]),
+    "quick": dict(n_test=600, fault_sets=10, hsf_ratios=[0.2, 0.3, 0.4, 0.5], nasf_ratios=[0.03, 0.05, 0.10, 0.15]),
     "paper": dict(n_test=0, fault_sets=10, hsf_ratios=[0.2, 0.3, 0.4, 0.5], nasf_ratios=[0.03, 0.05, 0.10, 0.15]),
 }
 

@@ -43,7 +43,7 @@
 # configuration's quick baseline and are kept fixed (not re-tuned).
 #
 # **Quick profile**: snn_patterns' quick settings (8,000 MNIST images, 10 time
-# steps, 3 epochs, Algorithm 1 scanning ≤ 2 batches per epoch), FIR 0.05,
+# steps, 3 epochs, Algorithm 1 scanning ≤ 1 batch per epoch), FIR 0.05,
 # 3 training seeds × 5 methods = 15 models, of which the 5 of seed 0 are
 # snn_patterns' Table 4 models (the same cache entries), 1,000 test images,
 # 3 fault draws per rate.
@@ -60,7 +60,7 @@ n_test: "Optional[int]" = None  # MNIST test images, 0 means all 10000 (quick: 1
 num_steps: "Optional[int]" = None  # simulation time steps of the LIF network (10 in every profile but smoke: the authors' window)
 test_reps: "Optional[int]" = None  # encodings averaged for the clean accuracy (quick: 1, paper: 1, the authors' one pass)
 m_patterns: "Optional[int]" = None  # Algorithm 1: new patterns per epoch (100)
-gen_max_batches: "Optional[int]" = None  # Algorithm 1: batches scanned per epoch, 0 means all (quick: 2, paper: 0)
+gen_max_batches: "Optional[int]" = None  # Algorithm 1: batches scanned per epoch, 0 means all (quick: 1, paper: 0)
 gen_steps: "Optional[int]" = None  # Algorithm 1: perturbation steps per batch (20)
 gen_eps: "Optional[float]" = None  # Algorithm 1 perturbation step: authors 0.1 x sign of the gradient (0.1)
 gen_reps: "Optional[int]" = None  # Algorithm 1 (authors) repetitions averaged per check (quick: 4, paper: 20)

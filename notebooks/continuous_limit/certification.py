@@ -38,7 +38,7 @@
 # 2·ln(10⁵)/ln 3 = 20.96; the paper's R = 20 is the rounded-down value, for which $(1/3)^{R/2}$
 # = 1.7·10⁻⁵ > δ).
 #
-# **Quick profile**: all 60,000 training images, batch 1000 and 4 epochs per iteration, i.e. 240
+# **Quick profile**: 30,000 training images, batch 1000 and 4 epochs per iteration, i.e. 120
 # Adam steps per network (the paper: 30 epochs, 1,800 steps), certificate on 100 test images; the
 # empirical check draws `trials` sets of R copies per image. `paper` keeps the paper's settings.
 # R3 < 100 asks for neighbouring neurons with nearly equal incoming weights (a random 784×200 layer
@@ -55,7 +55,7 @@
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
 seed: int = 0  # random seed of initialisation, data order and crashes
 epochs: "Optional[int]" = None  # training epochs per iteration (quick: 4, paper: 30)
-n_train: "Optional[int]" = None  # MNIST training images, 0 for all (quick and paper: 0)
+n_train: "Optional[int]" = None  # MNIST training images, 0 for all (quick: 30000, paper: 0)
 lr: "Optional[float]" = None  # Adam learning rate (1e-3)
 p: "Optional[float]" = None  # crash probability of the first hidden layer (1e-2)
 eps: "Optional[float]" = None  # target ε on the loss increase (9e-3)

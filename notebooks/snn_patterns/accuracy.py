@@ -23,7 +23,7 @@
 # their fault population (784 input pixels + 128 hidden neurons, HSF × 0.1),
 # their loss and keep rule — in every profile; `paper-text` is our earlier
 # reading of the paper's text. Our training is reduced in `quick` (3 epochs,
-# 8,000 images, pattern generation on ≤ 2 batches per epoch with 4 repetitions
+# 8,000 images, pattern generation on ≤ 1 batch per epoch with 4 repetitions
 # per check). Every accuracy averages `test_reps` stochastic rate encodings of
 # the test set; fault instance *i* hits the same neurons in every model.
 
@@ -37,7 +37,7 @@ n_test: "Optional[int]" = None  # MNIST test images, 0 means all 10000 (quick: 1
 num_steps: "Optional[int]" = None  # LIF simulation time steps (10 in every profile but smoke: the authors' window)
 test_reps: "Optional[int]" = None  # stochastic encodings averaged per accuracy (quick: 1, paper: 1, the authors' one pass)
 m_patterns: "Optional[int]" = None  # Algorithm 1 new patterns per epoch M (100)
-gen_max_batches: "Optional[int]" = None  # Algorithm 1 batches scanned per epoch, 0 means all (quick: 2, paper: 0)
+gen_max_batches: "Optional[int]" = None  # Algorithm 1 batches scanned per epoch, 0 means all (quick: 1, paper: 0)
 gen_steps: "Optional[int]" = None  # Algorithm 1 perturbation steps per batch N (20)
 gen_eps: "Optional[float]" = None  # Algorithm 1 perturbation step: authors 0.1 x sign of the gradient (0.1)
 gen_reps: "Optional[int]" = None  # Algorithm 1 (authors) repetitions averaged per check (quick: 4, paper: 20)

@@ -35,7 +35,7 @@
 # %% tags=["parameters"]
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
 seed: int = 0  # seed of the test subset, the stochastic encodings and the fault sets
-n_test: "Optional[int]" = None  # MNIST test images per pass, 0 means all 10000 (quick: 1000, paper: 0)
+n_test: "Optional[int]" = None  # MNIST test images per pass, 0 means all 10000 (quick: 600, paper: 0)
 fault_sets: "Optional[int]" = None  # fault sets per fault ratio, one stochastic pass each (quick: 10, paper: 10)
 hsf_ratios: "Optional[list]" = None  # HSF fault ratios of Table 4 (0.2 to 0.5)
 nasf_ratios: "Optional[list]" = None  # NASF fault ratios of Table 4 (0.03 to 0.15)
