@@ -1,4 +1,10 @@
-"""Validation of notebook (papermill) parameters.
+"""Notebook sections and the validation of their (papermill) parameters.
+
+A :class:`Section` is one notebook of the book (``notebooks/<paper>/<name>.py``):
+its checklist ids, every :class:`Param` it accepts and the value each profile
+gives to the parameters left at ``None``. Each section is declared once, as
+``SECTION`` of its module ``ftlib.experiments.<paper>.<name>``; the registry of
+all of them is :mod:`ftlib.experiments` (this module imports nothing of it).
 
 papermill injects ``-p name value`` as plain assignments after a notebook's
 ``parameters`` cell; it only *warns* on unknown names and never checks types.
@@ -7,7 +13,7 @@ after its parameters cell: unknown names, wrong types and out-of-range values
 stop the run there, with one message naming the parameter and what is allowed.
 
 Parameters whose value is ``None`` take the value of the chosen profile
-(see :mod:`ftlib.sections`).
+(:meth:`Section.resolve`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import math
 import types
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from .errors import ParameterError
 
@@ -202,11 +208,14 @@ class Settings:
     """Resolved settings of one notebook run: every parameter with a concrete value.
 
     Attribute access (``cfg.epochs``) and :meth:`as_dict`. ``from_profile``
-    names the parameters that took the profile's value.
+    names the parameters that took the profile's value; ``section`` is the
+    :class:`Section` that resolved them (None for settings made by hand), so a
+    :class:`ftlib.report.Report` knows its section without a registry.
     """
 
     values: dict[str, Any]
     from_profile: tuple[str, ...] = field(default_factory=tuple)
+    section: Optional["Section"] = None
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -216,3 +225,50 @@ class Settings:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.values)
+
+
+def common_params() -> dict[str, Param]:
+    """The parameters every notebook has: ``profile`` and ``seed`` (never taken from a profile)."""
+    return {
+        "profile": Param("profile", str, "which settings to use", choices=PROFILES, profile_default=False),
+        "seed": Param("seed", int, "random seed of data order, initialisation and faults", low=0, high=2**31 - 1,
+                      profile_default=False),
+    }
+
+
+@dataclass(frozen=True)
+class Section:
+    """A notebook of the book: key ``"<paper>/<name>"``, title, checklist ids, parameters, profile values.
+
+    ``profiles[p]`` maps parameter names to the value profile ``p`` gives them when the notebook leaves
+    them at ``None``; :meth:`resolve` applies it.
+    """
+
+    key: str
+    title: str
+    ids: tuple[str, ...]
+    params: tuple[Param, ...]
+    profiles: Mapping[str, Mapping[str, Any]]
+
+    @property
+    def paper(self) -> str:
+        return self.key.split("/", 1)[0]
+
+    @property
+    def spec(self) -> dict[str, Param]:
+        """Every parameter the notebook accepts, ``profile`` and ``seed`` first."""
+        return {**common_params(), **{p.name: p for p in self.params}}
+
+    def resolve(self, given: Mapping[str, Any]) -> Settings:
+        """Validate ``given`` against :attr:`spec` and fill each ``None`` from the chosen profile
+        (``quick`` when ``profile`` is None); raises :class:`~ftlib.errors.ParameterError`."""
+        checked = validate(self.spec, given)
+        profile = checked["profile"] or "quick"
+        defaults = self.profiles[profile]
+        values, from_profile = {}, []
+        for name, value in checked.items():
+            if value is None and name in defaults:
+                value = defaults[name]
+                from_profile.append(name)
+            values[name] = value
+        return Settings(values, tuple(from_profile), section=self)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__, config, reference, sections
+from . import __version__, config, reference
 from .errors import FtlibError
 from .params import Settings
 from .store import atomic_write_bytes, code_salt
@@ -548,7 +548,15 @@ class Report:
     """The comparison table and result record of one notebook run."""
 
     def __init__(self, section_key: str, settings: Settings):
-        self.section = sections.get(section_key)
+        """``settings``: from :func:`ftlib.sections.validate_notebook` (or :meth:`ftlib.params.Section.resolve`),
+        which carry their section; ``section_key`` must name it (a notebook says which section it is)."""
+        section = getattr(settings, "section", None)
+        if section is None:
+            raise FtlibError(f"Report({section_key!r}): the settings carry no section; make them with "
+                             f"ftlib.sections.validate_notebook or ftlib.sections.resolve({section_key!r}, ...)")
+        if section.key != section_key:
+            raise FtlibError(f"Report({section_key!r}) was given the settings of section {section.key!r}")
+        self.section = section
         self.settings = settings
         self.rows: list[Comparison] = []
         self.figures: list[dict[str, str]] = []

@@ -1,7 +1,10 @@
 """The statistics every chapter uses: Student t intervals of a mean over fault draws or seeds
 (:func:`mean_ci`, :func:`summarize`), paired tests over shared draws (:func:`paired_t`,
 :func:`paired_draws`, :func:`one_sided`) and the sample sizes of statistical fault injection
-(:func:`sample_size`, :func:`margin_of_error`, :func:`draws_for_margin`). Quantiles and CDFs come
+(:func:`sample_size`, :func:`margin_of_error`, :func:`draws_for_margin`), normal-approximation tests
+of a difference with a standard error (:func:`binomial_se`, :func:`p_positive`, :func:`std_log_gap`),
+Holm's correction (:func:`holm`) and a permutation test of a mean Spearman correlation
+(:func:`spearman_permutation`). Quantiles and CDFs come
 from ``scipy.stats``. It sits beside the fault engine, not inside it: editing a statistic must not
 invalidate a cached sweep or trained model (see :func:`ftlib.store.code_salt`).
 """
@@ -45,8 +48,22 @@ def mean_ci(values, level: float = 0.95) -> dict[str, float]:
     return {"n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half, "ci_halfwidth": half}
 
 
-def summarize(table: pd.DataFrame, value: str, by: str = "rate", level: float = 0.95) -> pd.DataFrame:
-    """Per-``by`` summary of column ``value``: n, mean, std, ci_low, ci_high, ci_halfwidth."""
+def summarize(table: pd.DataFrame, value: str, by: str = "rate", level: float = 0.95, *,
+              groups: str | list[str] | None = None) -> pd.DataFrame:
+    """Per-``by`` summary of column ``value`` (:func:`mean_ci`): n, mean, std, ci_low, ci_high, ci_halfwidth,
+    ``by`` in increasing order.
+
+    ``groups`` (a column or a list of them, e.g. ``["id", "model"]``): one such summary per group, the groups
+    in the order they first appear in ``table``, their columns first (e.g. a tidy sweep table of several
+    models and fault models → one row per (model, fault, rate))."""
+    if groups is not None:
+        keys = [groups] if isinstance(groups, str) else list(groups)
+        frames = []
+        for key, g in table.groupby(keys, sort=False):
+            key = key if isinstance(key, tuple) else (key,)
+            frames.append(summarize(g[[by, value]], value, by, level).assign(**dict(zip(keys, key))))
+        out = pd.concat(frames, ignore_index=True)
+        return out[keys + [c for c in out.columns if c not in keys]]
     rows = []
     for key, group in table.groupby(by, sort=True):
         rows.append({by: key, **mean_ci(group[value].to_numpy(), level)})
@@ -168,3 +185,72 @@ def draws_for_margin(std: float, margin: float, confidence: float = 0.95, minimu
     while t_quantile(q, n - 1) * std / math.sqrt(n) > margin:
         n += 1
     return n
+
+
+# --------------------------------------------------------------------------- normal-approximation tests
+def binomial_se(acc_pct: float, n: int) -> float:
+    """Standard error (percentage points) of an accuracy ``acc_pct`` (%) measured on ``n`` images:
+    100 √(a (1 − a) / n) with a = acc_pct / 100 clipped to [0, 1] (a floor of 1e-12 under the root)."""
+    a = min(max(float(acc_pct) / 100, 0.0), 1.0)
+    return 100 * math.sqrt(max(a * (1 - a), 1e-12) / max(int(n), 1))
+
+
+def p_positive(d: float, se: float) -> float:
+    """One-sided normal p-value of "the true difference is > 0" for an observed ``d`` with standard error
+    ``se`` (``scipy.stats.norm.sf(d / se)``; with ``se`` = 0: 0 when d > 0, else 1)."""
+    from scipy import stats
+
+    if not se > 0:
+        return 0.0 if d > 0 else 1.0
+    return float(stats.norm.sf(d / se))
+
+
+def std_log_gap(std_a: float, n_a: int, std_b: float, n_b: int) -> tuple[float, float]:
+    """ln std_a − ln std_b and its standard error √(1/(2(n_a − 1)) + 1/(2(n_b − 1))) (the large-sample error of
+    ln s for ``n`` draws; NaN when a std is not positive)."""
+    if not (std_a > 0 and std_b > 0):
+        return float("nan"), float("nan")
+    return float(math.log(std_a) - math.log(std_b)), math.sqrt(0.5 / max(n_a - 1, 1) + 0.5 / max(n_b - 1, 1))
+
+
+# --------------------------------------------------------------------------- several tests, correlations
+def holm(pvalues: dict) -> dict:
+    """Holm's step-down correction of a dict of p-values (same keys): the i-th smallest of n is multiplied
+    by (n − i), capped at 1, and made monotone."""
+    items = sorted(pvalues.items(), key=lambda kv: kv[1])
+    n, out, running = len(items), {}, 0.0
+    for i, (k, p) in enumerate(items):
+        running = max(running, min(1.0, (n - i) * p))
+        out[k] = running
+    return out
+
+
+def spearman_permutation(x_by_group: dict, y_by_group: dict, n_perm: int = 2000, seed: int = 0,
+                         alternative: str = "greater") -> dict:
+    """Mean Spearman ρ over groups (e.g. fault models) between a per-model predictor ``x`` and per-model
+    outcomes ``y`` (each a dict group → array ``(n_models,)`` over the *same* models), with a permutation
+    p-value: the models' predictor values are permuted once per round, jointly for every group
+    (``(1 + #{ρ_perm ≥ ρ}) / (n_perm + 1)`` for ``"greater"``, ``≤`` for ``"less"``). Ranks from
+    ``scipy.stats.rankdata``."""
+    from scipy.stats import rankdata
+
+    groups = list(x_by_group)
+    rx = {g: rankdata(x_by_group[g]) for g in groups}
+    ry = {g: rankdata(y_by_group[g]) for g in groups}
+
+    def rho(perm=None):
+        vals = []
+        for g in groups:
+            a = rx[g] if perm is None else rx[g][perm]
+            vals.append(np.corrcoef(a, ry[g])[0, 1])
+        return float(np.mean(vals))
+
+    obs = rho()
+    rng = np.random.default_rng(seed)
+    n = len(next(iter(rx.values())))
+    null = np.array([rho(rng.permutation(n)) for _ in range(n_perm)])
+    if alternative == "greater":
+        p = (1 + np.sum(null >= obs)) / (n_perm + 1)
+    else:
+        p = (1 + np.sum(null <= obs)) / (n_perm + 1)
+    return {"rho": obs, "p_value": float(p), "n_models": n, "groups": len(groups)}

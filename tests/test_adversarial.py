@@ -112,11 +112,11 @@ def test_init_from_is_backward_compatible_and_checked(tmp_cache):
 
 @pytest.mark.parametrize("key", ["adversarial_ft/adversarial_framework", "adversarial_ft/faults"])
 def test_paper_profile_validates_and_plans_without_training(tmp_cache, key):
-    from ftlib.experiments import adversarial_ft as aft
+    from ftlib.experiments.adversarial_ft import _config as aftc, adversarial_framework as aft_t2, faults as aft_f7  # noqa: F401
 
     s = sections.resolve(key, {"profile": "paper", "seed": 0})
     assert s.phase1_epochs == 2000 and s.cifar_phase1_iters == 10_000 and s.cifar and s.cifar_width == 1.0
-    rows = aft.plan(s)
+    rows = aft_t2.plan(s)
     archs = {r["arch"] for r in rows}
     assert archs == {"aft_arch1", "aft_arch2", "aft_arch3", "aft_arch4"}
     p2 = [r["config"] for r in rows if r["run"] == "proposed Phase II"]
@@ -126,28 +126,28 @@ def test_paper_profile_validates_and_plans_without_training(tmp_cache, key):
 
 
 def test_quick_arch1_baselines_are_table1_models():
-    from ftlib.experiments import adversarial_ft as aft
+    from ftlib.experiments.adversarial_ft import _config as aftc, adversarial_framework as aft_t2, faults as aft_f7  # noqa: F401
 
     t2 = sections.resolve("adversarial_ft/adversarial_framework", {"profile": "quick", "seed": 0})
     t1 = sections.resolve("adversarial_ft/experiment_setup", {"profile": "quick", "seed": 0})
     for reg, lams in (("tikhonov", t1.tikhonov_lambdas), ("lasso", t1.lasso_lambdas)):
         for lam in lams:
-            assert aft.baseline_config(t2, "aft_arch1", reg, lam) == aft.regularized_config(t1, reg, lam)
-    assert aft.baseline_config(t2, "aft_arch2", "tikhonov", t1.fig_lambda) == \
-        aft.regularized_config(t1, "tikhonov", t1.fig_lambda, "aft_arch2", t1.cnn_epochs)
+            assert aftc.baseline_config(t2, "aft_arch1", reg, lam) == aftc.regularized_config(t1, reg, lam)
+    assert aftc.baseline_config(t2, "aft_arch2", "tikhonov", t1.fig_lambda) == \
+        aftc.regularized_config(t1, "tikhonov", t1.fig_lambda, "aft_arch2", t1.cnn_epochs)
 
 
 def test_hypothesis_test_can_exclude_collapsed_models():
     """Collapsed models (G ≈ 0, chance accuracy) reverse ρ on all models; the learned-only test removes them."""
     import pandas as pd
 
-    from ftlib.experiments import adversarial_ft as aft
+    from ftlib.experiments.adversarial_ft import _config as aftc, adversarial_framework as aft_t2, faults as aft_f7  # noqa: F401
 
     learned = [(g, 80 - 2 * g, 85.0) for g in (1.0, 2.0, 3.0, 4.0, 5.0)]   # lower G → more accurate under faults
     collapsed = [(0.01 * i, 10.0, 10.0) for i in range(6)]                # G ≈ 0, chance under faults and clean
     rows = [{"id": "AFT-F7a", "fault": "f", "quantity": "accuracy", "gen_error": g, "value": v, "test_acc": a}
             for g, v, a in learned + collapsed]
-    both = aft.hypothesis_tests(pd.DataFrame(rows)).set_index("models")
+    both = aft_f7.hypothesis_tests(pd.DataFrame(rows)).set_index("models")
     assert both.loc["all", "spearman_rho"] > 0
     assert both.loc["all", "n_models"] == 11
     only = both.drop(index="all").iloc[0]
@@ -160,13 +160,13 @@ def _figure7_sweeps(gap: float, noise: float) -> "pd.DataFrame":
     import numpy as np
     import pandas as pd
 
-    from ftlib.experiments import adversarial_ft as aft
+    from ftlib.experiments.adversarial_ft import _config as aftc, adversarial_framework as aft_t2, faults as aft_f7  # noqa: F401
 
     rng = np.random.default_rng(1)
     rows = []
-    for id_, (_, label, _, quoted, _) in aft.FIGURE7_PANELS.items():
+    for id_, (_, label, _, quoted, _) in aft_f7.FIGURE7_PANELS.items():
         shared = rng.normal(0, 0.1, 5)
-        for method in aft.FIGURE7_METHODS:
+        for method in aft_f7.FIGURE7_METHODS:
             own = rng.normal(0, noise, 5)
             for d in range(5):
                 rows.append((id_, label, method, 0.0, d, 0.9))
@@ -179,11 +179,11 @@ def test_figure7_claims_need_a_paired_difference_beyond_the_draw_noise():
     """A consistent gap under the shared draws is reproduced although the bands overlap; a gap smaller than
     the model-specific noise is not, whatever its point estimate."""
     from ftlib import report
-    from ftlib.experiments import adversarial_ft as aft
+    from ftlib.experiments.adversarial_ft import _config as aftc, adversarial_framework as aft_t2, faults as aft_f7  # noqa: F401
 
     for gap, noise, expected in ((0.03, 0.002, report.REPRODUCED), (0.005, 0.05, report.NOT_REPRODUCED)):
-        quoted = aft.figure7_quoted(_figure7_sweeps(gap, noise))
+        quoted = aft_f7.figure7_quoted(_figure7_sweeps(gap, noise))
         rep = report.Report("adversarial_ft/faults", sections.resolve("adversarial_ft/faults", {"profile": "quick", "seed": 0}))
-        aft.compare_figure7(rep, quoted)
+        aft_f7.compare_figure7(rep, quoted)
         claims = [r for r in rep.rows if r.claim.startswith("proposed has")]
         assert len(claims) == 3 and {r.verdict for r in claims} == {expected}, (gap, [r.ours for r in claims])

@@ -8,8 +8,10 @@ import pytest
 import torch
 
 from ftlib import reference, report, scoreboard, sections
-from ftlib.experiments import adversarial_ft as aft
-from ftlib.experiments import beyond as b
+from ftlib import stats as fstats
+from ftlib.store import Store
+from ftlib.experiments.adversarial_ft import _config as aftc
+from ftlib.experiments.beyond import _config as bc, _pipeline as bp, methods_faults as bm, theory as bt  # noqa: F401
 from ftlib.faults import FAULT_NAMES, by_name
 from ftlib.stats import paired_t
 from ftlib.training import TrainConfig, cache_key, train
@@ -33,37 +35,37 @@ def test_sections_registered_with_the_same_parameters():
 def test_models_are_adversarial_ft_models_where_the_settings_agree(profile):
     """smoke and paper: the seed-0 none / L1 / L2 / adversarial models are adversarial_ft's (same configs)."""
     s = settings(profile)
-    assert b.shares_adversarial_ft(s, profile)
+    assert bc.shares_adversarial_ft(s, profile)
     t2 = sections.resolve("adversarial_ft/adversarial_framework", {"profile": profile, "seed": 0})
-    for arch in b.ARCHS:
-        assert b.train_config(s, arch, "none", 0) == aft.baseline_config(t2, arch, "tikhonov", 0.0)
-        assert b.train_config(s, arch, "l2", 0) == aft.baseline_config(t2, arch, "tikhonov", s.l2)
-        assert b.train_config(s, arch, "l1", 0) == aft.baseline_config(t2, arch, "lasso", s.l1)
-        assert b.aft.phase1_config(b.aft_settings(s, 0), arch) == aft.phase1_config(t2, arch)
+    for arch in bc.ARCHS:
+        assert bc.train_config(s, arch, "none", 0) == aftc.baseline_config(t2, arch, "tikhonov", 0.0)
+        assert bc.train_config(s, arch, "l2", 0) == aftc.baseline_config(t2, arch, "tikhonov", s.l2)
+        assert bc.train_config(s, arch, "l1", 0) == aftc.baseline_config(t2, arch, "lasso", s.l1)
+        assert bc.aft.phase1_config(bc.aft_settings(s, 0), arch) == aftc.phase1_config(t2, arch)
 
 
 def test_quick_profile_is_its_own_common_ground():
     s = settings("quick")
-    assert s.n_seeds >= 3 and not b.shares_adversarial_ft(s, "quick")
+    assert s.n_seeds >= 3 and not bc.shares_adversarial_ft(s, "quick")
 
 
 def test_every_method_is_a_distinct_configuration_and_seeds_differ():
     s = settings("quick")
-    for arch in b.ARCHS:
-        cfgs = [b.train_config(s, arch, m, 0) for m in b.METHODS if m != "adversarial"]
+    for arch in bc.ARCHS:
+        cfgs = [bc.train_config(s, arch, m, 0) for m in bc.METHODS if m != "adversarial"]
         keys = [repr(sorted(cache_key(c).items())) for c in cfgs]
         assert len(set(keys)) == len(keys)
-        assert b.train_config(s, arch, "none", 1) != b.train_config(s, arch, "none", 0)
-        fa = b.train_config(s, arch, "fault_aware", 0)
+        assert bc.train_config(s, arch, "none", 1) != bc.train_config(s, arch, "none", 0)
+        fa = bc.train_config(s, arch, "fault_aware", 0)
         assert fa.fault_train == s.fault_train and fa.fault_train_rate == s.fault_train_rate
-        assert b.train_config(s, arch, "dropout", 0).dropout_layer == b.LAST_HIDDEN[arch]
-    assert b.seeds(s) == [0, 1, 2]
+        assert bc.train_config(s, arch, "dropout", 0).dropout_layer == bc.LAST_HIDDEN[arch]
+    assert bc.seeds(s) == [0, 1, 2]
 
 
 def test_last_hidden_is_the_input_of_the_output_layer():
     from ftlib import models
 
-    for arch, name in b.LAST_HIDDEN.items():
+    for arch, name in bc.LAST_HIDDEN.items():
         m = models.build(arch)
         mods = dict(m.named_modules())
         assert isinstance(mods[name], torch.nn.ReLU)
@@ -83,7 +85,7 @@ def test_fault_train_fields_validated_and_omitted_from_the_key_at_default():
 
 
 def test_catalog_names_every_engine_fault_model():
-    assert set(FAULT_NAMES) == set(b.FAULTS)
+    assert set(FAULT_NAMES) == set(bc.FAULTS)
     for name in FAULT_NAMES:
         assert by_name(name) == by_name(name)  # fresh, equal instances
     with pytest.raises(Exception, match="unknown fault model"):
@@ -96,7 +98,7 @@ def test_fault_aware_training_is_deterministic_and_differs_from_plain(tmp_cache,
     cfg = TrainConfig(arch="aft_arch1", dataset="fashion_mnist", epochs=1, n_train=256, batch_size=64,
                       arch_kwargs={"hidden": (32,)}, seed=1, fault_train=fault, fault_train_rate=0.3)
     a = train(cfg)
-    c = train(cfg, store=b.Store(tmp_cache / "other"))
+    c = train(cfg, store=Store(tmp_cache / "other"))
     plain = train(TrainConfig(**{**cfg.__dict__, "fault_train": "", "fault_train_rate": 0.0}))
     wa = torch.cat([p.flatten() for p in a.model.parameters()])
     assert torch.equal(wa, torch.cat([p.flatten() for p in c.model.parameters()]))
@@ -117,17 +119,17 @@ def test_paired_t_matches_scipy():
 
 
 def test_holm_is_monotone_and_bounded():
-    out = b.holm({"a": 0.01, "b": 0.04, "c": 0.03})
+    out = fstats.holm({"a": 0.01, "b": 0.04, "c": 0.03})
     assert out["a"] == pytest.approx(0.03) and out["c"] == pytest.approx(0.06) and out["b"] == pytest.approx(0.06)
-    assert all(v <= 1 for v in b.holm({"a": 0.9, "b": 0.8}).values())
+    assert all(v <= 1 for v in fstats.holm({"a": 0.9, "b": 0.8}).values())
 
 
 def test_spearman_permutation_detects_a_monotone_relation_and_not_noise():
     x = np.arange(12.0)
-    strong = b.spearman_permutation({"f": x}, {"f": x ** 2}, n_perm=999, seed=0)
+    strong = fstats.spearman_permutation({"f": x}, {"f": x ** 2}, n_perm=999, seed=0)
     assert strong["rho"] == pytest.approx(1.0) and strong["p_value"] < 0.01
     rng = np.random.default_rng(1)
-    noise = b.spearman_permutation({"f": x, "g": x}, {"f": rng.normal(size=12), "g": rng.normal(size=12)},
+    noise = fstats.spearman_permutation({"f": x, "g": x}, {"f": rng.normal(size=12), "g": rng.normal(size=12)},
                                    n_perm=999, seed=0)
     assert noise["p_value"] > 0.01
 
@@ -136,15 +138,15 @@ def synthetic_sweeps(s, effect: dict[str, float]) -> pd.DataFrame:
     """A tidy sweep table where method m retains ``effect[m]`` more accuracy (plus seed noise)."""
     rng = np.random.default_rng(0)
     rows = []
-    for arch in b.ARCHS:
-        for method in b.METHODS:
-            for seed in b.seeds(s):
-                for fault in b.FAULTS:
-                    if not b.applies(arch, fault):
+    for arch in bc.ARCHS:
+        for method in bc.METHODS:
+            for seed in bc.seeds(s):
+                for fault in bc.FAULTS:
+                    if not bc.applies(arch, fault):
                         continue
                     for d in range(2):
                         rows.append((arch, method, seed, fault, 0.0, d, 0.8))
-                        rows.append((arch, method, seed, fault, b.severity(s, fault), d,
+                        rows.append((arch, method, seed, fault, bc.ANN.severity(s, fault), d,
                                      0.4 + effect.get(method, 0.0) + 0.01 * rng.normal()))
     return pd.DataFrame(rows, columns=["arch", "method", "seed", "fault", "rate", "draw", "accuracy"])
 
@@ -152,24 +154,24 @@ def synthetic_sweeps(s, effect: dict[str, float]) -> pd.DataFrame:
 def test_ranking_and_findings_on_synthetic_sweeps():
     s = settings("quick")
     sw = synthetic_sweeps(s, {"adversarial": 0.2, "l1": 0.05})
-    ret = b.retained(sw, s)
+    ret = bm.retained(sw, s)
     assert ret["retained"].between(0, 1.5).all()
-    rank, fried = b.ranking(ret)
+    rank, fried = bp.ranking(ret, bc.METHODS)
     assert fried["top"] == "adversarial" and fried["p"] < 1e-6 and rank.method.iloc[0] == "adversarial"
-    heat = b.heatmap_table(ret)
+    heat = bp.heatmap_table(ret)
     cell = heat[(heat.method == "adversarial") & (heat.fault == "crash")].iloc[0]
     assert cell.retained == pytest.approx(100 * 0.6 / 0.8, abs=2) and cell.n_seeds == 3
     pop = pd.DataFrame([{"arch": a, "method": m, "seed": sd, "train_acc": 80.0, "test_acc": 70.0 + i + sd,
-                         "gen_error": 10.0 - i - sd} for a in b.ARCHS for i, m in enumerate(b.METHODS)
-                        for sd in b.seeds(s)])
-    f = b.method_findings(ret, b.tradeoff(pop, ret), s)
+                         "gen_error": 10.0 - i - sd} for a in bc.ARCHS for i, m in enumerate(bc.METHODS)
+                        for sd in bc.seeds(s)])
+    f = bm.findings(ret, pop, s)
     assert f["best_vs_none"]["diff_pp"] == pytest.approx(25, abs=2) and f["best_vs_none"]["p_value"] < 0.01
     assert f["aft_other"]["diff_pp"] > 0
     rep = report.Report("beyond/methods_faults", s)
-    b.report_methods(rep, f, s)
+    bm.compare(rep, f, s)
     verdicts = {r.id: r.verdict for r in rep.rows}
     assert verdicts["BEY-BEST"] == report.STRONG and set(verdicts) == set(sections.get("beyond/methods_faults").ids)
-    assert "Which method?" in b.methods_conclusions(f, s)
+    assert "Which method?" in bm.conclusions(f, s)
 
 
 def test_evidence_verdicts_and_their_combination():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ftlib import faults, models, reference, report, sections
-from ftlib.experiments import beyond_spiking as bs
+from ftlib.experiments.beyond import spiking as bs
 from ftlib.experiments import snn_patterns as snn
 from ftlib.models.snn_patterns import HIDDEN_LAYER
 from ftlib.store import Store
@@ -127,7 +127,7 @@ def test_findings_and_report_rows_on_synthetic_data():
     assert f["pat_own"]["p_value"] > 0.01  # no effect of the patterns over fault-aware training
     assert f["friedman"]["top"] != "none" and f["ranking"].method.iloc[-1] == "none"
     rep = report.Report("beyond/spiking", s)
-    bs.report_findings(rep, f, s)
+    bs.compare(rep, f, s)
     assert {r.id for r in rep.rows} == set(sections.get("beyond/spiking").ids)
     assert all(reference.get(r.id).paper == "beyond" for r in rep.rows)
     fat = [r for r in rep.rows if r.id == "BEY-SNN-FAT"]

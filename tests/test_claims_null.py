@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import ftlib.sections  # noqa: F401  (the registry first: importing ftlib.experiments.adversarial_ft alone is circular)
 from ftlib import claims
 from ftlib.claims import BEATS, MATCHES, NO_EFFECT, RANK, Claim, decide
 
@@ -194,7 +193,7 @@ def _spearman_samples(rho_true: float, n: int, reps: int, seed: int) -> np.ndarr
 def test_cf_depth_rules_meet_their_nulls():
     """CF-F1 (TOST on Fisher's z) under a correlation of the margin's size, and CF-F2 (one-sided Fisher z)
     under no correlation, at the quick profile's 10 models (5 depths × top 2)."""
-    from ftlib.experiments.computation_failures import _fisher_z
+    from ftlib.experiments.computation_failures.hyperparameters import _fisher_z
 
     c1, c2 = claims.get("CF-F1:no_depth_effect"), claims.get("CF-F2:deeper_more_robust")
     n = c1.n
@@ -217,7 +216,7 @@ def test_cf_h_interval_rule_meets_its_null():
     identical models, and under an increase halved."""
     import pandas as pd
 
-    from ftlib.experiments.computation_failures import _p_smaller
+    from ftlib.experiments.computation_failures.hyperparameters import _p_smaller
     from ftlib.stats import mean_ci
 
     c = claims.get("CF-H:pooling")
@@ -239,7 +238,7 @@ def test_cf_h_interval_rule_meets_its_null():
 def test_aft_t1_binomial_rule_meets_its_null():
     """AFT-T1's trend rules: two accuracies measured on 5,000 test images (quick) with the same true value
     (null) pass at most at α; a true 2-point fall passes most of the time."""
-    from ftlib.experiments.adversarial_ft import _binomial_se, _p_positive
+    from ftlib.stats import binomial_se as _binomial_se, p_positive as _p_positive
 
     c = claims.get("AFT-T1:accuracy_falls")
     rng = np.random.default_rng(10)
@@ -258,7 +257,8 @@ def test_aft_t2_noninferiority_rule_meets_its_null():
     """AFT-T2's "keeps the test accuracy": the proposed model exactly 1 pp (the margin) below one baseline and
     far above the others (null, the worst case of the intersection-union test) passes at most at α; equal to
     the best baseline, it passes most of the time (5,000 test images, quick)."""
-    from ftlib.experiments.adversarial_ft import NONINFERIORITY_PP, _binomial_se, _p_positive
+    from ftlib.experiments.adversarial_ft.adversarial_framework import NONINFERIORITY_PP
+    from ftlib.stats import binomial_se as _binomial_se, p_positive as _p_positive
 
     c = claims.get("AFT-T2:keeps_accuracy")
     rng = np.random.default_rng(11)
@@ -281,7 +281,7 @@ def test_aft_t2_noninferiority_rule_meets_its_null():
 def test_aft_f1_std_rules_meet_their_nulls():
     """AFT-F1: two weight sets drawn from one distribution (null) rarely read "smaller std"; a 10 % smaller std
     over 2,000 weights does. The std rows: a true std at the paper's value + the tolerance rarely matches."""
-    from ftlib.experiments.adversarial_ft import _p_positive, std_log_gap
+    from ftlib.stats import p_positive as _p_positive, std_log_gap
 
     c = claims.get("AFT-F1:smaller_std")
     rng = np.random.default_rng(12)
@@ -326,7 +326,7 @@ def test_cf_f3_f4_f6_rules_meet_their_nulls():
     """CF-F3 ("no model meets the target at p ≥ 1e-3") with one model exactly at the target (null) and all far
     above (alternative); CF-F4/F6 ("every target stays reachable") with the best model exactly at the target at
     one p (null) and all well below (alternative); 5 fault draws, noise 0.002."""
-    from ftlib.experiments.computation_failures import p_reachable, p_unreachable
+    from ftlib.experiments.computation_failures.fault_tolerance import p_reachable, p_unreachable
 
     rng = np.random.default_rng(13)
     rates, t, sig = (0.0, 1e-3, 2e-3), 0.020, 0.002
@@ -351,7 +351,7 @@ def test_cf_f5_bootstrap_rule_meets_its_null():
     """CF-F5: the CNN and the MLP families identical (null: equal increases with the same noise) rarely read
     "the CNN needs a smaller increase"; a CNN whose smallest model meets the target at p = 1e-3 by far and an
     MLP that needs its larger model passes."""
-    from ftlib.experiments.computation_failures import p_smaller_overhead
+    from ftlib.experiments.computation_failures.fault_tolerance import p_smaller_overhead
 
     c = claims.get("CF-F5:cnn_smaller_overhead")
     rng = np.random.default_rng(14)
@@ -375,7 +375,7 @@ def test_cf_h_activation_rule_meets_its_null():
     increase)."""
     import pandas as pd
 
-    from ftlib.experiments.computation_failures import log_ratio
+    from ftlib.experiments.computation_failures.hyperparameters import log_ratio
     from ftlib.stats import mean_ci
 
     c = claims.get("CF-H:activation_MLP")
@@ -531,7 +531,7 @@ def _beyond_ret(rng, effect: dict | None = None, model_sd: float = 0.05, fault_s
     each (model, fault) its own noise; ``effect``: method → true advantage (fraction)."""
     import pandas as pd
 
-    from ftlib.experiments.beyond import ARCHS, FAULTS, METHODS
+    from ftlib.experiments.beyond._config import ARCHS, FAULTS, METHODS
 
     rows = []
     for arch in ARCHS:
@@ -548,7 +548,7 @@ def test_beyond_method_findings_meet_their_nulls():
     """BEY-RANK/BEST/AFT/FAT/REG with identical methods (each model with its own offset, shared over its fault
     models): any evidence (p < 0.05) at most at α. BEY-BEST picks the top method from the same data (hence its
     Bonferroni correction). A true advantage of 10 points is found."""
-    from ftlib.experiments import beyond as b
+    from ftlib.experiments.beyond import _config as bc, _pipeline as bp, methods_faults as bm, theory as bt  # noqa: F401
     from ftlib.report import NO_EVIDENCE, evidence_verdict
 
     rng = np.random.default_rng(20)
@@ -557,17 +557,17 @@ def test_beyond_method_findings_meet_their_nulls():
     for _ in range(reps):
         ret = _beyond_ret(rng)
         wide = ret.pivot_table(index=["arch", "fault", "seed"], columns="method", values="retained")
-        top = wide.rank(axis=1, ascending=False).mean().idxmin()  # as b.ranking picks it (mean rank)
-        for k, p in (("rank", b.friedman_models(ret)["p"]), ("best", b.best_vs_none(ret, top)["p_value"]),
-                     ("aft", b.versus(ret, "adversarial", ["l1", "l2"])["p_value"]),
-                     ("fat", b.versus(ret, "fault_aware", "none")["p_value"])):
+        top = wide.rank(axis=1, ascending=False).mean().idxmin()  # as bp.ranking picks it (mean rank)
+        for k, p in (("rank", bm.friedman_models(ret)["p"]), ("best", bm.best_vs_none(ret, top)["p_value"]),
+                     ("aft", bm.versus(ret, "adversarial", ["l1", "l2"])["p_value"]),
+                     ("fat", bm.versus(ret, "fault_aware", "none")["p_value"])):
             hits[k] += evidence_verdict(p) != NO_EVIDENCE
     for k, h in hits.items():
         assert h / reps <= _slack(0.05, reps), (k, h / reps)
     found = 0
     for _ in range(reps):
         ret = _beyond_ret(rng, {"fault_aware": 0.10})
-        found += evidence_verdict(b.versus(ret, "fault_aware", "none")["p_value"]) != NO_EVIDENCE
+        found += evidence_verdict(bm.versus(ret, "fault_aware", "none")["p_value"]) != NO_EVIDENCE
     assert found / reps >= 0.6
     for key in ("BEY-RANK:differ", "BEY-BEST:top_beats_none", "BEY-AFT:beats_l1_l2", "BEY-FAT:beats_none",
                 "BEY-REG:beats_none", "BEY-TRADE:negative", "BEY-B3:ranks", "BEY-B3X:ranks", "BEY-GEN:ranks"):
@@ -581,7 +581,7 @@ def test_beyond_correlation_findings_meet_their_nulls():
     import pandas as pd
     from scipy.stats import spearmanr
 
-    from ftlib.experiments import beyond as b
+    from ftlib.experiments.beyond import _config as bc, _pipeline as bp, methods_faults as bm, theory as bt  # noqa: F401
 
     rng = np.random.default_rng(21)
     reps = REPS // 10
@@ -597,9 +597,9 @@ def test_beyond_correlation_findings_meet_their_nulls():
     hits = found = 0
     for r in range(reps):
         ret, th = data(False)
-        hits += b.predictor_test(th, ret, "pred", list(b.FAULTS), "greater", 199, r)["p_value"] < 0.05
+        hits += bt.predictor_test(th, ret, "pred", list(bc.FAULTS), "greater", 199, r)["p_value"] < 0.05
         ret, th = data(True)
-        found += b.predictor_test(th, ret, "pred", list(b.FAULTS), "greater", 199, r)["p_value"] < 0.05
+        found += bt.predictor_test(th, ret, "pred", list(bc.FAULTS), "greater", 199, r)["p_value"] < 0.05
     assert hits / reps <= _slack(0.05, reps) and found / reps >= 0.6
     trade = 0
     for _ in range(REPS):
@@ -626,7 +626,7 @@ def test_snn_spiking_findings_meet_their_nulls():
     each model its own offset shared by its fault models: evidence (p < 0.05) at most at α."""
     import pandas as pd
 
-    from ftlib.experiments import beyond_spiking as bs
+    from ftlib.experiments.beyond import spiking as bs
 
     rng = np.random.default_rng(31)
     reps, hits = REPS // 4, {"rank": 0, "fat": 0, "pat": 0}

@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from ftlib import faults, models, sections
 from ftlib.errors import ParameterError
-from ftlib.experiments import computation_failures as cf
+from ftlib.experiments.computation_failures import _config as cfc, fault_tolerance as cff, hyperparameters as cfh  # noqa: F401
 from ftlib.models.computation_failures import n_params
 
 from .conftest import require_data
@@ -59,9 +59,9 @@ def test_cnn_structure_pooling_and_sizes():
 def test_deviations_hit_pre_activations_and_after_activation_option():
     """The default sites are the Linear outputs (before the clipped ReLU); 'after' hooks the activations + logits."""
     m = models.build("cf_mlp", layers=2, neurons=8)
-    fault = cf.uniform(type("S", (), {"value_range": [-1.0, 1.0]})())
+    fault = cfc.uniform(type("S", (), {"value_range": [-1.0, 1.0]})())
     assert [n for n, _ in fault.select(m)] == ["1", "3", "6"]
-    assert cf.after_activation_layers(m) == ["2", "4", "6"]
+    assert cfh.after_activation_layers(m) == ["2", "4", "6"]
     # with p = 1 every pre-activation is uniform in [-1, 1], so the hidden activations lie in [0, 1]
     seen = []
     h = m[2].register_forward_hook(lambda mod, i, o: seen.append((i[0].min().item(), i[0].max().item())))
@@ -83,7 +83,7 @@ def _table():
 
 
 def test_smallest_meeting_on_a_hand_made_table():
-    needed = cf.smallest_meeting(_table(), [0.016, 0.020, 0.024, 0.010])
+    needed = cff.smallest_meeting(_table(), [0.016, 0.020, 0.024, 0.010])
     get = lambda t, r: needed[(needed.target == t) & (needed.rate == r)].iloc[0]  # noqa: E731
     assert get(0.020, 0.0)["model"] == "small" and get(0.020, 0.0)["params"] == 100  # meets exactly (≤)
     assert get(0.020, 1e-3)["model"] == "large"  # small and medium exceed 0.020 under deviations
@@ -92,33 +92,33 @@ def test_smallest_meeting_on_a_hand_made_table():
     assert math.isnan(get(0.010, 0.0)["params"]) and pd.isna(get(0.010, 0.0)["model"])
     assert len(needed) == 4 * 2
     # overheads: 0.024 needs small (100) at p = 0, medium (300) at 1e-3 → +200 %
-    assert cf.overhead(needed, 0.024, 1e-3) == pytest.approx(200.0)
-    assert cf.overhead(needed, 0.020, 1e-3) == pytest.approx(900.0)
-    assert math.isnan(cf.overhead(needed, 0.016, 1e-3))  # unreachable at p = 1e-3
-    assert math.isnan(cf.overhead(needed, 0.010, 1e-3))  # unreachable at p = 0
-    r = cf.reachability(needed).set_index("target")
+    assert cff.overhead(needed, 0.024, 1e-3) == pytest.approx(200.0)
+    assert cff.overhead(needed, 0.020, 1e-3) == pytest.approx(900.0)
+    assert math.isnan(cff.overhead(needed, 0.016, 1e-3))  # unreachable at p = 1e-3
+    assert math.isnan(cff.overhead(needed, 0.010, 1e-3))  # unreachable at p = 0
+    r = cff.reachability(needed).set_index("target")
     assert r.loc[0.016, "met_at_p0"] and r.loc[0.016, "met_fraction_p>0"] == 0.0
     assert r.loc[0.024, "met_fraction_p>0"] == 1.0 and not r.loc[0.010, "met_at_p0"]
 
 
 def test_smallest_meeting_ties_go_to_the_lower_error():
     t = pd.DataFrame([("a", 100, 0.0, 0.02), ("b", 100, 0.0, 0.01)], columns=["model", "params", "rate", "mean"])
-    assert cf.smallest_meeting(t, [0.03]).iloc[0]["model"] == "b"
+    assert cff.smallest_meeting(t, [0.03]).iloc[0]["model"] == "b"
 
 
 def test_headline_and_shifted_targets():
-    needed = cf.smallest_meeting(_table(), [0.024])
-    h = cf.headline(needed, 0.024, 1e-3)
+    needed = cff.smallest_meeting(_table(), [0.024])
+    h = cff.headline(needed, 0.024, 1e-3)
     assert h["overhead_pct"] == pytest.approx(200.0) and (h["model_p0"], h["model_p"]) == ("small", "medium")
-    assert cf.shifted_targets([0.016, 0.024], 0.016, 0.03) == [0.03, 0.038]
-    assert cf.paper_targets("CF-F3")[0] == pytest.approx(0.016) and len(cf.paper_targets("CF-F3")) == 15
-    assert len(cf.paper_targets("CF-F5")) == 15 and len(cf.paper_targets("CF-F6")) == 15
+    assert cff.shifted_targets([0.016, 0.024], 0.016, 0.03) == [0.03, 0.038]
+    assert cff.paper_targets("CF-F3")[0] == pytest.approx(0.016) and len(cff.paper_targets("CF-F3")) == 15
+    assert len(cff.paper_targets("CF-F5")) == 15 and len(cff.paper_targets("CF-F6")) == 15
 
 
 def test_best_per_depth_ranks_by_validation_error():
     t = pd.DataFrame({"model": list("abcde"), "L": [1, 1, 1, 2, 2], "val_error": [0.03, 0.01, 0.02, 0.05, 0.04],
                       "params": [1, 2, 3, 4, 5]})
-    got = cf.best_per_depth(t, 2)
+    got = cfc.best_per_depth(t, 2)
     assert list(got["model"]) == ["b", "c", "e", "d"]
 
 
@@ -126,9 +126,9 @@ def test_depth_effect_and_spearman():
     rows = []
     for L, e in ((1, 0.05), (2, 0.04), (3, 0.03)):
         rows += [{"model": f"m{L}", "L": L, "rate": 0.0, "mean": 0.02}, {"model": f"m{L}", "L": L, "rate": 5e-3, "mean": e}]
-    eff = cf.depth_effect(pd.DataFrame(rows))
+    eff = cfh.depth_effect(pd.DataFrame(rows))
     assert eff["rho"] == pytest.approx(-1.0) and eff["best_L_p"] == 3
-    assert math.isnan(cf.spearman([1, 1], [2, 3]))
+    assert math.isnan(cfh.spearman([1, 1], [2, 3]))
 
 
 def test_hyperparameter_verdicts_on_a_hand_made_table():
@@ -144,7 +144,7 @@ def test_hyperparameter_verdicts_on_a_hand_made_table():
                          row("placement (CNN)", "after activation", 0.005)])
     from ftlib import claims
 
-    vs = cf.hyperparameter_verdicts(comp)
+    vs = cfh.hyperparameter_verdicts(comp)
     decided = [claims.decide(claims.get(v["key"]), **{k: v[k] for k in ("p_value", "estimate", "se", "summary")
                                                      if k in v}).passed for v in vs]
     assert decided == [True, False, True, True, False]
@@ -167,14 +167,14 @@ def test_sections_registered_with_profiles():
 def test_smoke_pipeline_end_to_end(tmp_cache):
     require_data("mnist")
     s = sections.resolve("computation_failures/fault_tolerance", {"profile": "smoke", "seed": 0})
-    tables, summaries, needed = cf.size_study(s)
+    tables, summaries, needed = cff.size_study(s)
     assert set(summaries) == {"CF-F3", "CF-F4", "CF-F5", "CF-F6"}
     for key, n in needed.items():
         assert set(n.columns) >= {"target", "rate", "params", "model"} and len(n) == 15 * len(s.rates)
     # the validation set is held out from training
-    xv, yv, ident = cf.validation_set(s)
+    xv, yv, ident = cfc.validation_set(s)
     assert len(xv) == s.n_val and ident["split"] == "train-heldout"
     # same configuration → served from the cache, identical numbers
-    again = cf.size_study(s)[1]
+    again = cff.size_study(s)[1]
     pd.testing.assert_frame_equal(summaries["CF-F3"], again["CF-F3"])
     assert bool(tables["mlp"]["cached"].eq(False).all())

@@ -89,26 +89,63 @@ def test_paper_numbers_only_in_reference():
         assert not [v for v in values if v in text], nb
 
 
-def test_profile_values_quoted_in_parameter_comments_are_current():
-    """A parameter comment that quotes a profile's value ("(quick: 3, paper: 20)") quotes the value that
-    profile really uses (ftlib.sections), so `papermill --help-notebook` never documents a stale setting."""
+def quoted_profile_values(comment: str) -> list[tuple[tuple[str, ...], str]]:
+    """The profile values a parameter comment quotes, as (profiles, quoted text): "(quick: 3, paper: 20)"
+    quotes one value per named profile; a bare "(128)" at the end of the comment quotes the value of the
+    profiles that make results, ``quick`` and ``paper`` (``smoke`` is CI's, and shrinks sizes); "the paper's
+    grid is [0, 1e-4]" quotes the ``paper`` profile's value."""
+    out = [((prof,), quoted) for prof, quoted in re.findall(r"\b(smoke|quick|paper): (\[[^\]]*\]|[^,;)]+)", comment)]
+    bare = re.search(r"\(([^():]*)\)\s*$", comment)
+    if bare:
+        out.append((("quick", "paper"), bare.group(1)))
+    out += [(("paper",), q) for q in re.findall(r"the paper's \w+ is (\[[^\]]*\]|[\d.e+-]+)", comment)]
+    return out
+
+
+def stale_parameter_comments(cell: str, profiles) -> list[str]:
+    """Every quote of :func:`quoted_profile_values` in the parameter lines of ``cell`` that differs from the
+    value the profile really uses (prose such as "all 405" is not a literal and is not checked)."""
     import ast
 
     stale = []
+    for m in re.finditer(r'^(\w+): .+?  # (.+)$', cell, flags=re.M):
+        name, comment = m.groups()
+        for profs, quoted in quoted_profile_values(comment):
+            try:
+                value = ast.literal_eval(quoted.strip())
+            except (ValueError, SyntaxError):
+                continue
+            for prof in profs:
+                if name in profiles[prof] and profiles[prof][name] != value:
+                    stale.append(f"{name} says {prof}: {quoted.strip()}, profile has {profiles[prof][name]!r}")
+    return stale
+
+
+def test_profile_values_quoted_in_parameter_comments_are_current():
+    """A parameter comment that quotes a profile's value ("(quick: 3, paper: 20)", "(128)", "the paper's grid
+    is [...]") quotes the value that profile really uses (the section's ``profiles``), so `papermill
+    --help-notebook` never documents a stale setting."""
+    stale = []
     for nb in sorted((ROOT / "notebooks").glob("*/*.py")):
         key = f"{nb.parent.name}/{nb.stem}"
-        profiles = sections.get(key).profiles
         cell = nb.read_text().split('# %% tags=["parameters"]', 1)[1].split("# %%", 1)[0]
-        for m in re.finditer(r'^(\w+): .+?  # (.+)$', cell, flags=re.M):
-            name, comment = m.groups()
-            for prof, quoted in re.findall(r"\b(smoke|quick|paper): (\[[^\]]*\]|[^,;)]+)", comment):
-                try:
-                    value = ast.literal_eval(quoted.strip())
-                except (ValueError, SyntaxError):
-                    continue  # prose such as "all 405": not a literal, not checked
-                if name in profiles[prof] and profiles[prof][name] != value:
-                    stale.append(f"{key}: {name} says {prof}: {quoted.strip()}, profile has {profiles[prof][name]!r}")
+        stale += [f"{key}: {s}" for s in stale_parameter_comments(cell, sections.get(key).profiles)]
     assert not stale, "\n".join(stale)
+
+
+def test_the_parameter_comment_check_finds_stale_values():
+    """The check above can fail: a value drifted from its profile is found in each quoting form."""
+    profiles = {"smoke": {"epochs": 1, "batch_size": 256, "grid": [0.0]},
+                "quick": {"epochs": 6, "batch_size": 128, "grid": [0.0, 0.1]},
+                "paper": {"epochs": 50, "batch_size": 128, "grid": [0.0, 0.1]}}
+    cell = ('epochs: "Optional[int]" = None  # training epochs (quick: 6, paper: 20)\n'
+            'batch_size: "Optional[int]" = None  # mini-batch size (256)\n'
+            "grid: \"Optional[list]\" = None  # strengths; the paper's grid is [0, 1e-4]\n")
+    assert stale_parameter_comments(cell, profiles) == [
+        "epochs says paper: 20, profile has 50", "batch_size says quick: 256, profile has 128",
+        "batch_size says paper: 256, profile has 128", "grid says paper: [0, 1e-4], profile has [0.0, 0.1]"]
+    fixed = cell.replace("paper: 20", "paper: 50").replace("(256)", "(128)").replace("[0, 1e-4]", "[0, 0.1]")
+    assert stale_parameter_comments(fixed, profiles) == []
 
 
 def test_every_public_module_is_in_the_api_reference():

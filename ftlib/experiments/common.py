@@ -1,4 +1,5 @@
-"""Helpers shared by the experiments of several papers (one implementation each)."""
+"""Helpers shared by the experiments of several papers (one implementation each): cached fault sweeps and
+the accuracy-vs-rate band of a :func:`ftlib.stats.summarize` table."""
 
 from __future__ import annotations
 
@@ -52,17 +53,6 @@ def cached_sweeps(store: Store, jobs, x: torch.Tensor, y: torch.Tensor, draws: i
                                    "data_id": data_id})
 
 
-def summarize_by(df: pd.DataFrame, by: str | list[str], metric: str = "accuracy") -> pd.DataFrame:
-    """Per (``by``, rate): n, mean, std and the 95 % t-interval of ``metric`` over draws."""
-    keys = [by] if isinstance(by, str) else list(by)
-    frames = []
-    for key, g in df.groupby(keys, sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        frames.append(faults.summarize(g[["rate", "draw", metric]], metric).assign(**dict(zip(keys, key))))
-    out = pd.concat(frames, ignore_index=True)
-    return out[keys + [c for c in out.columns if c not in keys]]
-
-
 def plot_bands(ax, summary: pd.DataFrame, label: str, scale: float = 100.0, **kwargs):
     """Mean vs rate with its 95 % confidence band (clipped to [0, scale]) on ``ax``; returns the line."""
     (line,) = ax.plot(summary["rate"], scale * summary["mean"], marker="o", ms=3, label=label, **kwargs)
@@ -70,3 +60,9 @@ def plot_bands(ax, summary: pd.DataFrame, label: str, scale: float = 100.0, **kw
     high = (scale * summary["ci_high"].fillna(summary["mean"])).clip(0, scale)
     ax.fill_between(summary["rate"], low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     return line
+
+
+def images(n: int, total: int) -> str:
+    """A subset-size setting in words: ``n`` images ("2,000 images"), or "all 60,000 images" for ``n = 0``
+    (the notebooks' convention: 0 means the whole split of ``total``)."""
+    return f"all {total:,} images" if not n else f"{n:,} images"

@@ -22,7 +22,7 @@ from .. import theory
 from ..data import load
 from ..models import build
 from ..params import Param, Settings
-from ..sections import Section
+from ..params import Section
 from ..store import Store
 from ..training import TrainConfig, train
 

@@ -45,7 +45,7 @@ from ..errors import DatasetCorruptError, DatasetNotFoundError, ParameterError
 from ..faults import t_quantile
 from ..models import mobilenet_v1 as mbv1
 from ..params import Param, Settings
-from ..sections import Section
+from ..params import Section
 
 MODELS = ("vgg16", "vgg19", "mobilenet")
 """The networks of supplement Table 2, in its order."""

@@ -26,7 +26,7 @@ from .. import regularizers, theory
 from ..data import load
 from ..faults import BernoulliCrash, FaultSession
 from ..params import Param, Settings
-from ..sections import Section
+from ..params import Section
 from ..store import Store
 from ..training import TrainConfig, train
 from .continuous_limit import boston_standardization

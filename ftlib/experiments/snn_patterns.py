@@ -36,7 +36,7 @@ import torch
 from .. import data, faults
 from ..params import Param
 from ..reference import get
-from ..sections import Section
+from ..params import Section
 from ..store import Store
 from ..training_snn import (POPULATIONS, SNN_CODE, GenConfig, SNNTrainConfig, SNNTrained, accuracy,
                             faulty_accuracies, gen_pattern, gen_pattern_authors, spike_fault, train_snn)

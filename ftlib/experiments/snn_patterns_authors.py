@@ -28,7 +28,7 @@ from .. import _data_checksums as sums
 from ..models import snn_authors
 from ..params import Param
 from ..reference import get
-from ..sections import Section
+from ..params import Section
 from ..store import Store
 from ..training_snn import POPULATIONS, SNN_CODE, accuracy, faulty_accuracies
 from . import snn_patterns as snnp

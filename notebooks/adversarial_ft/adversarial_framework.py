@@ -21,16 +21,13 @@
 #
 # Our implementation is `ftlib.adversarial` (the method page of this chapter
 # explains it). Where the paper is silent we chose, and the choices are listed
-# in `ftlib.experiments.adversarial_ft` and the chapter page: the FE ends at the
+# in `ftlib.experiments.adversarial_ft._config` and the chapter page: the FE ends at the
 # pre-activation of the layer feeding the classifier's hidden FC layer, the
 # prior is N(0, I), the baselines are Table 1's models (cross-entropy), the λ of
 # each baseline is the grid value with the best test accuracy.
 #
-# **Quick profile**: Phase I runs for 2 epochs (Architecture 1) and 1 epoch
-# (Architecture 2) instead of the paper's 2,000, on 30,000 of the 60,000
-# training images (so is supervised training: 6 and 3 epochs); 5,000 test
-# images; the Architecture 2 grid has two λ per regularizer; CIFAR-10
-# (Architectures 3-4) is not run (`cifar=False`, see the verdict rows).
+# **The run's profile**: how its Phase I, data and grids differ from the paper's
+# is written below the settings, from the settings themselves.
 
 # %% tags=["parameters"]
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
@@ -66,12 +63,17 @@ from ftlib import sections
 cfg = sections.validate_notebook("adversarial_ft/adversarial_framework", globals())
 
 # %%
-from ftlib.experiments import adversarial_ft as aft
+from IPython.display import Markdown
+
+from ftlib.experiments.adversarial_ft import adversarial_framework as sec
 from ftlib.report import Report, use_style
 
 use_style()
 report = Report("adversarial_ft/adversarial_framework", cfg)
 report.banner()
+
+# %%
+Markdown(sec.profile_note(cfg))
 
 # %% [markdown]
 # ## Training every model of Table 2
@@ -82,7 +84,7 @@ report.banner()
 # Figure 2, so they are loaded, not retrained. One row per trained model:
 
 # %%
-grid, models, phase1 = aft.table2_models(cfg)
+grid, models, phase1 = sec.table2_models(cfg)
 grid
 
 # %% [markdown]
@@ -92,8 +94,8 @@ grid
 # and gaps in percentage points.
 
 # %%
-table = aft.select(grid)
-aft.table2_side_by_side(table)
+table = sec.select(grid)
+sec.table2_side_by_side(table)
 
 # %% [markdown]
 # ## Figure 5: the Phase-I games
@@ -103,7 +105,7 @@ aft.table2_side_by_side(table)
 # i.e. (b) = log 2 ≈ 0.69 and (c) = log 4 ≈ 1.39.
 
 # %%
-report.figure(aft.plot_phase1(phase1), "figure5",
+report.figure(sec.plot_phase1(phase1), "figure5",
               "Phase-I losses against the iteration for each architecture: (a) reconstruction, (b) feature "
               "extractor against the discriminator, (c) discriminator. Look for (a) falling and for (b) and (c) "
               "staying near their equilibrium values instead of one player winning.")
@@ -117,15 +119,7 @@ report.figure(aft.plot_phase1(phase1), "figure5",
 # Phase II ran and the Phase-II model started from the Phase-I extractor.
 
 # %%
-aft.compare_table2(report, table, cfg)
-aft.compare_phase1(report, phase1)
-for arch, pre in phase1.items():
-    t = models[(arch, "proposed", 0.0)]
-    report.check("AFT-A1:algorithm", "Algorithm 1",
-                 f"{len(pre.history)} logged blocks; Phase II starts from the Phase I cache entry "
-                 f"{t.config.init_from.split('/')[0]}, key {t.config.init_from.split('/')[-1][:12]}",
-                 claim=f"{arch.replace('aft_', '')}: Phase I (games 1 and 2) then Phase II from its extractor")
-report.check("AFT-F3/F4/F6:diagrams", "drawn", "drawn on the method page of this chapter (not computed)")
+sec.compare(report, table, phase1, models, cfg)
 report.table()
 
 # %%

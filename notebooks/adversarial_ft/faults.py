@@ -25,9 +25,8 @@
 # error means more fault tolerance — across every model this chapter trained
 # for that architecture (all λ of the grids, and the proposed model).
 #
-# **Quick profile**: the models of the quick Table 2 (few Phase-I epochs, see
-# the previous section: 30,000 training images), 5 fault draws per fraction,
-# 5,000 test images.
+# **The run's profile**: its models, fault draws and test images are written
+# below the settings, from the settings themselves.
 
 # %% tags=["parameters"]
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
@@ -65,19 +64,24 @@ from ftlib import sections
 cfg = sections.validate_notebook("adversarial_ft/faults", globals())
 
 # %%
-from ftlib.experiments import adversarial_ft as aft
+from IPython.display import Markdown
+
+from ftlib.experiments.adversarial_ft import adversarial_framework as t2, faults as sec
 from ftlib.report import Report, use_style
 
 use_style()
 report = Report("adversarial_ft/faults", cfg)
 report.banner()
 
+# %%
+Markdown(sec.profile_note(cfg))
+
 # %% [markdown]
 # ## Table 2's models (from the cache)
 
 # %%
-grid, models, phase1 = aft.table2_models(cfg)
-table = aft.select(grid)
+grid, models, phase1 = t2.table2_models(cfg)
+table = t2.select(grid)
 table.round(2)
 
 # %% [markdown]
@@ -87,8 +91,8 @@ table.round(2)
 # our own fault-free accuracy).
 
 # %%
-sweeps = aft.figure7_sweeps(cfg, table, models)
-report.figure(aft.plot_figure7(sweeps), "figure7",
+sweeps = sec.figure7_sweeps(cfg, table, models)
+report.figure(sec.plot_figure7(sweeps), "figure7",
               "Test accuracy against the fraction of stuck-at-0 weights (Architecture 1), filters (Architecture 2) "
               "and nodes (Architecture 1) for the proposed, Tikhonov and Lasso models of Table 2, with 95% bands; "
               "the paper's quoted points as crosses. Look at the order of the three curves at the crosses.")
@@ -97,7 +101,7 @@ report.figure(aft.plot_figure7(sweeps), "figure7",
 # Our numbers at the paper's quoted fractions, in %:
 
 # %%
-quoted = aft.figure7_quoted(sweeps)
+quoted = sec.figure7_quoted(sweeps)
 quoted.round(2)
 
 # %% [markdown]
@@ -114,9 +118,9 @@ quoted.round(2)
 # fixed in ftlib before looking at the result, the same for every panel).
 
 # %%
-points = aft.hypothesis_points(cfg, grid, models)
-hyp = aft.hypothesis_tests(points)
-report.figure(aft.plot_hypothesis(points), "hypothesis",
+points = sec.hypothesis_points(cfg, grid, models)
+hyp = sec.hypothesis_tests(points)
+report.figure(sec.plot_hypothesis(points), "hypothesis",
               "Generalization error against accuracy under faults (left, right) or accuracy drop (middle), one "
               "point per model trained in this chapter, coloured by method. Look for a monotone trend.")
 hyp.round(3)
@@ -131,8 +135,7 @@ hyp.round(3)
 # tolerance), and the hypothesis test (predicted sign with p < 0.05).
 
 # %%
-aft.compare_figure7(report, quoted)
-aft.compare_hypothesis(report, hyp)
+sec.compare(report, quoted, hyp)
 report.table()
 
 # %%

@@ -36,12 +36,12 @@
 # erasures, int8 bit flips. The heat map uses one stated severity per fault
 # model; the bands a short range around it.
 #
-# **Quick profile**: 3 seeds × 8 methods × 2 architectures = 48 models trained on
-# 2,000 images for 2 epochs (clean accuracy ≈ 63-72 %, far below the papers'
-# ≈ 89-91 %: the ranking is that of briefly trained networks), 1,000 test
-# images, 3 fault draws per rate. The `paper` profile trains on everything for
-# 50 epochs with 5 seeds, and its seed-0 none / L1 / L2 / adversarial models are
-# adversarial_ft's Table 2 models (the same cache entries).
+# **The run's profile**: its seeds, models, data and draws are written below
+# the settings, from the settings themselves. In the quick profile the models
+# are briefly trained (their clean accuracy, in the first table, is far below
+# the papers'): the ranking is that of briefly trained networks. The `paper`
+# profile's seed-0 none / L1 / L2 / adversarial models are adversarial_ft's
+# Table 2 models (the same cache entries).
 
 # %% tags=["parameters"]
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
@@ -81,12 +81,15 @@ cfg = sections.validate_notebook("beyond/methods_faults", globals())
 # %%
 from IPython.display import Markdown
 
-from ftlib.experiments import beyond
+from ftlib.experiments.beyond import methods_faults as sec
 from ftlib.report import Report, use_style
 
 use_style()
 report = Report("beyond/methods_faults", cfg)
 report.banner()
+
+# %%
+Markdown(sec.profile_note(cfg))
 
 # %% [markdown]
 # ## The population of models
@@ -95,8 +98,8 @@ report.banner()
 # included) and whether it came from the cache.
 
 # %%
-pop, models = beyond.population(cfg)
-pop.groupby(["arch", "method"], sort=False)[["train_acc", "test_acc", "gen_error", "train_seconds"]].mean().round(2)
+pop, models = sec.population(cfg)
+sec.population_table(pop)
 
 # %% [markdown]
 # ## Every model under every fault model
@@ -104,8 +107,8 @@ pop.groupby(["arch", "method"], sort=False)[["train_acc", "test_acc", "gen_error
 # over the fault draws; the dotted line marks the severity of the heat map.
 
 # %%
-sw = beyond.sweeps(cfg, models)
-report.figure(beyond.plot_bands(sw, cfg), "bands",
+sw = sec.sweeps(cfg, models)
+report.figure(sec.plot_bands(sw, cfg), "bands",
               "Test accuracy against the fault rate for every method (first training seed), one panel per "
               "architecture and fault model, 95 % bands over fault draws; dotted: the heat map's severity.")
 
@@ -115,9 +118,8 @@ report.figure(beyond.plot_bands(sw, cfg), "bands",
 # stated severity, mean over training seeds ± the 95 % t half-width over seeds.
 
 # %%
-ret = beyond.retained(sw, cfg)
-heat = beyond.heatmap_table(ret)
-report.figure(beyond.plot_heatmap(heat, cfg), "heatmap",
+ret = sec.retained(sw, cfg)
+report.figure(sec.plot_heatmap(ret, cfg), "heatmap",
               "Accuracy retained (%) by each training method (rows) under each fault model at its stated "
               "severity (columns), mean ± 95 % half-width over training seeds; left MLP, right CNN.")
 
@@ -129,9 +131,8 @@ report.figure(beyond.plot_heatmap(heat, cfg), "heatmap",
 # with `none` (Wilcoxon signed-rank over the blocks, Holm-corrected).
 
 # %%
-findings = beyond.method_findings(ret, beyond.tradeoff(pop, ret), cfg)
-print(f"Friedman χ² = {findings['friedman']['friedman']:.1f} over {findings['friedman']['blocks']} blocks, "
-      f"p = {findings['friedman']['p']:.2g}")
+findings = sec.findings(ret, pop, cfg)
+print(sec.friedman_line(findings))
 findings["ranking"].round(3)
 
 # %% [markdown]
@@ -145,8 +146,7 @@ findings["per_fault"].round(3)
 # ## The trade-off: clean accuracy against robustness
 
 # %%
-trade = beyond.tradeoff(pop, ret)
-report.figure(beyond.plot_tradeoff(trade), "tradeoff",
+report.figure(sec.plot_tradeoff(findings["tradeoff_models"]), "tradeoff",
               "Clean test accuracy against the accuracy retained under faults (mean over the fault models), one "
               "small dot per model, squares: method means with 95 % intervals over seeds.")
 findings["tradeoff"].round(3)
@@ -158,10 +158,10 @@ findings["tradeoff"].round(3)
 # otherwise).
 
 # %%
-Markdown(beyond.methods_conclusions(findings, cfg))
+Markdown(sec.conclusions(findings, cfg))
 
 # %%
-beyond.report_methods(report, findings, cfg)
+sec.compare(report, findings, cfg)
 report.table()
 
 # %%

@@ -42,11 +42,8 @@
 # The heat map's severities were calibrated once on the paper-text
 # configuration's quick baseline and are kept fixed (not re-tuned).
 #
-# **Quick profile**: snn_patterns' quick settings (8,000 MNIST images, 10 time
-# steps, 3 epochs, Algorithm 1 scanning ≤ 1 batch per epoch), FIR 0.05,
-# 3 training seeds × 5 methods = 15 models, of which the 5 of seed 0 are
-# snn_patterns' Table 4 models (the same cache entries), 1,000 test images,
-# 3 fault draws per rate.
+# **The run's profile**: its settings (snn_patterns' of the same profile), seeds,
+# models and draws are written below the settings, from the settings themselves.
 
 # %% tags=["parameters"]
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
@@ -76,12 +73,15 @@ cfg = sections.validate_notebook("beyond/spiking", globals())
 # %%
 from IPython.display import Markdown
 
-from ftlib.experiments import beyond, beyond_spiking as bs
+from ftlib.experiments.beyond import spiking as sec
 from ftlib.report import Report, use_style
 
 use_style()
 report = Report("beyond/spiking", cfg)
 report.banner()
+
+# %%
+Markdown(sec.profile_note(cfg))
 
 # %% [markdown]
 # ## The population of spiking models
@@ -90,8 +90,8 @@ report.banner()
 # whether the model came from the cache.
 
 # %%
-pop, models = bs.population(cfg)
-pop.groupby("method", sort=False)[["test_acc", "patterns", "train_seconds"]].mean().round(2)
+pop, models = sec.population(cfg)
+sec.population_table(pop)
 
 # %% [markdown]
 # ## Every spiking model under every fault model
@@ -99,8 +99,8 @@ pop.groupby("method", sort=False)[["test_acc", "patterns", "train_seconds"]].mea
 # draws); the dotted line marks the heat map's severity.
 
 # %%
-sw = bs.sweeps(cfg, models)
-report.figure(bs.plot_bands(sw, cfg), "snn_bands",
+sw = sec.sweeps(cfg, models)
+report.figure(sec.plot_bands(sw, cfg), "snn_bands",
               "Test accuracy of the spiking models against the fault rate (first training seed), one panel per "
               "fault model, 95 % bands over fault draws; dotted: the heat map's severity.")
 
@@ -110,8 +110,8 @@ report.figure(bs.plot_bands(sw, cfg), "snn_bands",
 # the stated severity, mean over training seeds ± the 95 % t half-width.
 
 # %%
-ret = bs.retained(sw, cfg)
-report.figure(bs.plot_heatmap(beyond.heatmap_table(ret), cfg), "snn_heatmap",
+ret = sec.retained(sw, cfg)
+report.figure(sec.plot_heatmap(ret, cfg), "snn_heatmap",
               "Accuracy retained (%) by each spiking training method (rows) under each fault model at its "
               "stated severity (columns), mean ± 95 % half-width over training seeds.")
 
@@ -122,7 +122,7 @@ report.figure(bs.plot_heatmap(beyond.heatmap_table(ret), cfg), "snn_heatmap",
 # none), then the best method per fault model.
 
 # %%
-found = bs.findings(ret)
+found = sec.findings(ret)
 found["ranking"].round(3)
 
 # %%
@@ -134,10 +134,10 @@ found["per_fault"].round(3)
 # weak evidence: p < 0.05, no evidence otherwise).
 
 # %%
-Markdown(bs.conclusions(found, cfg))
+Markdown(sec.conclusions(found, cfg))
 
 # %%
-bs.report_findings(report, found, cfg)
+sec.compare(report, found, cfg)
 report.table()
 
 # %%

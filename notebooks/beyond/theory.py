@@ -67,7 +67,7 @@ cfg = sections.validate_notebook("beyond/theory", globals())
 # %%
 from IPython.display import Markdown
 
-from ftlib.experiments import beyond
+from ftlib.experiments.beyond import theory as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -78,16 +78,16 @@ report.banner()
 # ## The models and their measured damage (from the cache)
 
 # %%
-pop, models = beyond.population(cfg)
-ret = beyond.retained(beyond.sweeps(cfg, models), cfg)
-th = beyond.theory_table(cfg, models)
-th.groupby(["arch", "method"], sort=False)[["b3_var", "margin", "b3_rel"]].mean()
+pop, models = sec.population(cfg)
+ret = sec.retained(sec.sweeps(cfg, models), cfg)
+th = sec.theory_table(cfg, models)
+sec.theory_means(th)
 
 # %% [markdown]
 # ## b3 against the measured damage
 
 # %%
-report.figure(beyond.plot_theory(th, ret, cfg), "b3_vs_drop",
+report.figure(sec.plot_theory(th, ret, cfg), "b3_vs_drop",
               "b3's predicted Var Δ of the logits (log scale) against the measured accuracy drop under Bernoulli "
               "crashes and under stuck-at-0 weights, one point per model, per architecture.")
 
@@ -98,7 +98,7 @@ report.figure(beyond.plot_theory(th, ret, cfg), "b3_vs_drop",
 # architecture and fault model.
 
 # %%
-findings = beyond.theory_findings(pop, ret, th, cfg)
+findings = sec.findings(pop, ret, th, cfg)
 findings["quality"].round(3)
 
 # %%
@@ -117,10 +117,10 @@ findings["gen_table"].round(3)
 # ## Conclusions
 
 # %%
-Markdown(beyond.theory_conclusions(findings, cfg))
+Markdown(sec.conclusions(findings, cfg))
 
 # %%
-beyond.report_theory(report, findings)
+sec.compare(report, findings)
 report.table()
 
 # %%

@@ -20,7 +20,7 @@
 # none; under erasures every target stays reachable (the paper's numbers are in
 # the comparison table below, from `ftlib.reference`).
 #
-# **The rule** (`ftlib.experiments.computation_failures.smallest_meeting`):
+# **The rule** (`ftlib.experiments.computation_failures.fault_tolerance.smallest_meeting`):
 # a model *meets* a target at $p$ when its mean error over the deviation draws
 # is ≤ the target; among those, the one with the fewest parameters is chosen
 # (ties: lower error). The parameter increase is that count relative to the
@@ -64,11 +64,11 @@ from ftlib import sections
 cfg = sections.validate_notebook("computation_failures/fault_tolerance", globals())
 
 # %%
-from ftlib.experiments import computation_failures as cf
+from ftlib.experiments.computation_failures import fault_tolerance as sec
 from ftlib.report import Report, use_style
 
 use_style()
-cf.check_range(cfg)
+sec.check_range(cfg)
 report = Report("computation_failures/fault_tolerance", cfg)
 report.banner()
 
@@ -79,7 +79,7 @@ report.banner()
 # deviation-free errors.
 
 # %%
-tables, summaries, needed = cf.size_study(cfg)
+tables, summaries, needed = sec.size_study(cfg)
 tables["mlp"].round(4)
 
 # %%
@@ -91,13 +91,10 @@ tables["cnn"].round(4)
 # stops means no model of the family meets that target at larger $p$.
 
 # %%
-mode = cfg.target_mode
-titles = {"CF-F3": "Fig 3: MLP, uniform", "CF-F4": "Fig 4: MLP, erasure", "CF-F5": "Fig 5: CNN, uniform",
-          "CF-F6": "Fig 6: CNN, erasure"}
-report.figure(cf.plot_params_needed({titles[i]: needed[f"{i}:{mode}"] for i in ("CF-F3", "CF-F4")}), "figures3_4",
+report.figure(sec.plot_figures(needed, cfg, ["CF-F3", "CF-F4"]), "figures3_4",
               "Parameters of the smallest MLP meeting each error target against p, conditionally uniform (left) "
               "and erasure (right). Look at how fast the lines climb or stop under uniform deviations.")
-report.figure(cf.plot_params_needed({titles[i]: needed[f"{i}:{mode}"] for i in ("CF-F5", "CF-F6")}), "figures5_6",
+report.figure(sec.plot_figures(needed, cfg, ["CF-F5", "CF-F6"]), "figures5_6",
               "The same for the CNN family.")
 
 # %% [markdown]
@@ -105,10 +102,7 @@ report.figure(cf.plot_params_needed({titles[i]: needed[f"{i}:{mode}"] for i in (
 # $p > 0$ grid where some model still meets them.
 
 # %%
-import pandas as pd
-
-pd.concat({titles[i]: cf.reachability(needed[f"{i}:{mode}"]).set_index("target") for i in titles},
-          names=["figure", "target"])
+sec.reachability_table(needed, cfg)
 
 # %% [markdown]
 # ## The headline, recomputed by the same rule
@@ -119,7 +113,7 @@ pd.concat({titles[i]: cf.reachability(needed[f"{i}:{mode}"]).set_index("target")
 # $p = 10^{-3}$.
 
 # %%
-headline = cf.compare_fault_tolerance(report, cfg, needed, tables, summaries)
+headline = sec.compare(report, cfg, needed, tables, summaries)
 headline
 
 # %% [markdown]

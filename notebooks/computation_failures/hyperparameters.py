@@ -64,11 +64,11 @@ from ftlib import sections
 cfg = sections.validate_notebook("computation_failures/hyperparameters", globals())
 
 # %%
-from ftlib.experiments import computation_failures as cf
+from ftlib.experiments.computation_failures import hyperparameters as sec
 from ftlib.report import Report, use_style
 
 use_style()
-cf.check_range(cfg), cf.check_range(cfg, "alt_range")
+sec.check_range(cfg), sec.check_range(cfg, "alt_range")
 report = Report("computation_failures/hyperparameters", cfg)
 report.banner()
 
@@ -80,11 +80,11 @@ report.banner()
 # deviation draws of the whole test set with its 95 % band.
 
 # %%
-mlp_table, mlp_models, mlp_chosen, mlp_summary = cf.depth_study(cfg, "mlp")
+mlp_table, mlp_models, mlp_chosen, mlp_summary = sec.depth_study(cfg, "mlp")
 mlp_table.round(4)
 
 # %%
-report.figure(cf.plot_error_vs_p(mlp_summary, "MLP-L-N, conditionally uniform"), "figure1",
+report.figure(sec.plot_error_vs_p(mlp_summary, "MLP-L-N, conditionally uniform"), "figure1",
               "Error rate of the best MLP-L-N models per depth L against the deviation probability p "
               "(conditionally uniform deviations, 95% bands). Look for whether the depth orders the curves.")
 
@@ -96,24 +96,22 @@ report.figure(cf.plot_error_vs_p(mlp_summary, "MLP-L-N, conditionally uniform"),
 # |ρ| ≥ 0.7.
 
 # %%
-mlp_effect = cf.compare_depth(report, "CF-F1", mlp_summary, "mlp")
-mlp_effect
+sec.depth_effect(mlp_summary)
 
 # %% [markdown]
 # ## Figure 2: CNN–L–C–P–F–pool under conditionally-uniform deviations
 
 # %%
-cnn_table, cnn_models, cnn_chosen, cnn_summary = cf.depth_study(cfg, "cnn")
+cnn_table, cnn_models, cnn_chosen, cnn_summary = sec.depth_study(cfg, "cnn")
 cnn_table.round(4)
 
 # %%
-report.figure(cf.plot_error_vs_p(cnn_summary, "CNN-L-C-P-F-max, conditionally uniform"), "figure2",
+report.figure(sec.plot_error_vs_p(cnn_summary, "CNN-L-C-P-F-max, conditionally uniform"), "figure2",
               "Error rate of the best CNN models per depth L against p (conditionally uniform deviations, "
               "95% bands). Look for deeper CNNs degrading more slowly.")
 
 # %%
-cnn_effect = cf.compare_depth(report, "CF-F2", cnn_summary, "cnn")
-cnn_effect
+sec.depth_effect(cnn_summary)
 
 # %% [markdown]
 # ## How much the fixed-point range matters
@@ -124,15 +122,11 @@ cnn_effect
 # jumps.
 
 # %%
-alt_mlp = cf.depth_study(cfg, "mlp", value_range=cfg.alt_range, top_k=1)[3]
-alt_cnn = cf.depth_study(cfg, "cnn", value_range=cfg.alt_range, top_k=1)[3]
-rng = lambda r: f"[{r[0]:g}, {r[1]:g}]"  # noqa: E731
-report.figure(cf.plot_range_dependence({rng(cfg.value_range): mlp_summary, rng(cfg.alt_range): alt_mlp},
-                                       "MLP: two fixed-point ranges"), "range_mlp",
+alt_mlp, alt_cnn = sec.alt_range_summary(cfg, "mlp"), sec.alt_range_summary(cfg, "cnn")
+report.figure(sec.plot_ranges(cfg, "mlp", mlp_summary, alt_mlp), "range_mlp",
               "Mean error (log scale) of the best MLP per depth against p for the two fixed-point ranges of the "
               "uniform draw. Look at how far the dashed lines sit above the solid ones.")
-report.figure(cf.plot_range_dependence({rng(cfg.value_range): cnn_summary, rng(cfg.alt_range): alt_cnn},
-                                       "CNN: two fixed-point ranges"), "range_cnn",
+report.figure(sec.plot_ranges(cfg, "cnn", cnn_summary, alt_cnn), "range_cnn",
               "The same for the best CNN per depth.")
 
 # %% [markdown]
@@ -143,15 +137,14 @@ report.figure(cf.plot_range_dependence({rng(cfg.value_range): cnn_summary, rng(c
 # of the activation modules (and, as before, the logits).
 
 # %%
-hp_models = {**mlp_models, **cnn_models, **cf.hyperparameter_models(cfg)}
-comp = cf.hyperparameter_comparisons(cfg, hp_models)
-cf.compare_hyperparameters(report, comp)
+comp = sec.hyperparameter_comparisons(cfg, sec.comparison_models(cfg, mlp_models, cnn_models))
 comp.round(4)
 
 # %% [markdown]
 # ## Verdicts
 
 # %%
+sec.compare(report, mlp_summary, cnn_summary, comp)
 report.table()
 
 # %%

@@ -44,9 +44,8 @@ from ftlib import sections
 cfg = sections.validate_notebook("fault_models/primer", globals())
 
 # %%
-from ftlib.experiments import fault_models as fm
+from ftlib.experiments.fault_models import primer as sec
 from ftlib.report import Report, use_style
-from ftlib.training import accuracy
 
 use_style()
 report = Report("fault_models/primer", cfg)
@@ -56,10 +55,7 @@ report.banner()
 # ## The network
 
 # %%
-trained = fm.primer_model(cfg)
-x_test, y_test = fm.test_set(cfg)
-print(trained.model)
-print(f"clean test accuracy: {100 * accuracy(trained.model, x_test, y_test):.2f} %")
+print(sec.describe(cfg))
 
 # %% [markdown]
 # ## What a fault does to the weights
@@ -70,7 +66,7 @@ print(f"clean test accuracy: {100 * accuracy(trained.model, x_test, y_test):.2f}
 # high bit moves a code by 64 or 128 steps).
 
 # %%
-report.figure(fm.weight_pictures(cfg), "weights",
+report.figure(sec.weight_pictures(cfg), "weights",
               "The first convolution's eight 5x5 filters (columns), clean and under three parameter faults "
               "(rows). Look for single blank pixels (weights), blank filters (filters) and a few changed "
               "values (int8 bit flips).")
@@ -85,7 +81,7 @@ report.figure(fm.weight_pictures(cfg), "weights",
 # value, which is why this model is the most damaging at a given p.
 
 # %%
-report.figure(fm.activation_pictures(cfg), "activations",
+report.figure(sec.activation_pictures(cfg), "activations",
               "Hidden units of the FC 64 layer for one test image, clean (top) and under four activation "
               "faults at rate 0.3. Look for units forced to zero and, for the conditionally-uniform "
               "deviation, units pushed far above their clean values.")
@@ -99,15 +95,15 @@ report.figure(fm.activation_pictures(cfg), "activations",
 # plot shows is at which scale each model starts to hurt.
 
 # %%
-sweeps = fm.fault_sweeps(cfg)
-report.figure(fm.plot_sweeps(sweeps), "accuracy_vs_rate",
+sweeps = sec.fault_sweeps(cfg)
+report.figure(sec.plot_sweeps(sweeps), "accuracy_vs_rate",
               "Test accuracy against fault rate (symmetric-log axis) for every fault model, mean of the "
               "faulty instances with a 95% confidence band. Look at where each curve leaves the clean "
               "accuracy: float32 bit flips and conditionally-uniform deviations hurt at rates 100 times "
               "smaller than stuck-at-0 faults.")
 
 # %%
-fm.summarize(sweeps).pivot(index="rate", columns="fault", values="mean").mul(100).round(1)
+sec.sweep_table(sweeps)
 
 # %% [markdown]
 # ## Permanent or transient?
@@ -118,11 +114,11 @@ fm.summarize(sweeps).pivot(index="rate", columns="fault", values="mean").mul(100
 # do not.
 
 # %%
-perm = fm.permanence_sweeps(cfg)
-report.figure(fm.plot_permanence(perm), "permanence",
+perm = sec.permanence_sweeps(cfg)
+report.figure(sec.plot_permanence(perm), "permanence",
               "Accuracy of each faulty instance under Bernoulli crashes, permanent (drawn once per instance) "
               "vs transient (drawn per input). Look at the spread: wide for permanent, narrow for transient.")
-fm.summarize(perm, by="mode").pivot(index="rate", columns="mode", values=["mean", "std"]).mul(100).round(2)
+sec.permanence_table(perm)
 
 # %% [markdown]
 # ## How many faulty instances does a point need?
@@ -140,12 +136,12 @@ fm.summarize(perm, by="mode").pivot(index="rate", columns="mode", values=["mean"
 # first (raise the cap or accept the wider interval shown by the bar).
 
 # %%
-margins = fm.margin_sweeps(cfg)
-report.figure(fm.plot_margins(margins), "margins",
+margins = sec.margin_sweeps(cfg)
+report.figure(sec.plot_margins(margins), "margins",
               "Adaptive sweeps with a target margin of 1 point (95% interval). Left: mean accuracy with its "
               "interval; filled markers met the margin, hollow ones reached the cap first. Right: the draws "
               "each point needed. Look at where the draws go: to the rates where faulty instances differ most.")
-fm.margin_table(margins)
+sec.margin_table(margins)
 
 # %% [markdown]
 # Injecting single faults (one flipped bit per run) is the other classic
@@ -157,7 +153,7 @@ fm.margin_table(margins)
 # of the population suffices unless the margin is very small:
 
 # %%
-fm.bit_sample_sizes(cfg)
+sec.bit_sample_sizes(cfg)
 
 # %% [markdown]
 # ## Using the fault engine in your own code

@@ -1,4 +1,5 @@
-"""The "Fault models" primer: every fault model of the engine on one small trained network.
+"""The "Fault models" primer (notebook ``fault_models/primer``): every fault model of the engine on one small
+trained network.
 
 The network is a reduced adversarial_ft Architecture 2 (conv 5×5 ×8 → pool →
 conv 5×5 ×16 → pool → FC 64 → 10) trained on Fashion-MNIST with
@@ -11,7 +12,12 @@ loop of the book. Everything the primer shows comes from here:
 - :func:`permanence_sweeps`: the same fault drawn once per instance vs per input;
 - :func:`margin_sweeps`, :func:`plot_margins`, :func:`bit_sample_sizes`: statistical fault
   injection, draws added per rate until a margin is met (cached);
-- :func:`weight_pictures`, :func:`activation_pictures`: what a fault does to weights / activations.
+- :func:`weight_pictures`, :func:`activation_pictures`: what a fault does to weights / activations;
+- :func:`describe`, :func:`sweep_table`, :func:`permanence_table`, :func:`margin_table`: the tables the
+  notebook shows.
+
+The section reproduces no checklist id (it has no ``compare``): it shows what
+the fault models do, with their statistics, before the chapters use them.
 """
 
 from __future__ import annotations
@@ -23,13 +29,13 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from .. import faults
-from ..data import load
-from ..params import Param, Settings
-from ..sections import Section
-from ..store import Store
-from ..training import TrainConfig, train
-from .common import SWEEP_CODE, cached_sweep, plot_bands, summarize_by
+from ... import faults
+from ...data import load
+from ...params import Param, Section, Settings
+from ...stats import sample_size, summarize
+from ...store import Store
+from ...training import TrainConfig, accuracy, train
+from ..common import SWEEP_CODE, cached_sweep, plot_bands
 
 DATASET = "fashion_mnist"
 ARCH_KWARGS = {"filters": [8, 16], "fc": 64}
@@ -207,22 +213,37 @@ def bit_sample_sizes(s: Settings, store: Store | None = None, margins=(0.05, 0.0
     for fmt, width in (("float32", 32), ("int8", 8)):
         population = n_weights * width
         for e in margins:
-            n = faults.sample_size(e, confidence, population)
+            n = sample_size(e, confidence, population)
             rows.append({"format": fmt, "population (bits)": population, "margin": e, "faults to inject": n,
                          "share of population": n / population})
     return pd.DataFrame(rows)
 
 
-def summarize(df: pd.DataFrame, by: str = "fault") -> pd.DataFrame:
-    """Per (``by``, rate): n, mean, std and the 95 % t-interval of the accuracy."""
-    return summarize_by(df, by)
+def describe(s: Settings, store: Store | None = None) -> str:
+    """The primer network (its modules) and its clean test accuracy (%) on :func:`test_set`, as text."""
+    trained = primer_model(s, store)
+    x, y = test_set(s)
+    return f"{trained.model}\nclean test accuracy: {100 * accuracy(trained.model, x, y):.2f} %"
+
+
+def sweep_table(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`fault_sweeps`' mean accuracy (%) per rate (rows) and fault model (columns), rounded to 0.1."""
+    summary = summarize(df, "accuracy", groups="fault")
+    return summary.pivot(index="rate", columns="fault", values="mean").mul(100).round(1)
+
+
+def permanence_table(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`permanence_sweeps`' mean and standard deviation (%) of the accuracy over the faulty instances
+    per rate and mode (permanent / transient), rounded to 0.01."""
+    summary = summarize(df, "accuracy", groups="mode")
+    return summary.pivot(index="rate", columns="mode", values=["mean", "std"]).mul(100).round(2)
 
 
 def plot_sweeps(df: pd.DataFrame):
     """All fault models on one plot: mean accuracy vs rate (symlog x) with 95 % CI bands."""
     import matplotlib.pyplot as plt
 
-    s = summarize(df)
+    s = summarize(df, "accuracy", groups="fault")
     fig, ax = plt.subplots(figsize=(7.0, 4.0))
     for label, g in s.groupby("fault", sort=False):
         plot_bands(ax, g, label)
@@ -319,7 +340,7 @@ def hidden_units(model: nn.Sequential, x: torch.Tensor, index: int = 8) -> torch
     return seen["h"]
 
 
-SECTIONS = [Section(
+SECTION = Section(
     key="fault_models/primer",
     title="Fault models: a primer",
     ids=(),
@@ -334,4 +355,4 @@ SECTIONS = [Section(
         "quick": dict(epochs=3, n_train=0, n_test=5000, draws=8),
         "paper": dict(epochs=10, n_train=0, n_test=0, draws=50),
     },
-)]
+)

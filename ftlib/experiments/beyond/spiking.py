@@ -1,4 +1,5 @@
-"""Beyond the papers, spiking part: snn_patterns' training methods under every fault model.
+"""Beyond the papers, spiking part: snn_patterns' training methods under every fault model (notebook
+``beyond/spiking``).
 
 snn_patterns tests fault-aware training (its "previous work" [5]) and its own
 pattern generation (Algorithm 1) against the fault each model was trained
@@ -26,9 +27,11 @@ fault is protected against the other.
   fault draws *and the same input spike trains* (the rate encoder is seeded by
   the run's ``seed`` for every sweep), so differences between methods are paired.
 
-Statistics (fixed before the first run): retained accuracy as in
-:mod:`ftlib.experiments.beyond` (faulty / own fault-free accuracy at one
-severity per fault model); Friedman's test over the training seeds;
+One configuration (:data:`SNN`) of the generic pipeline of
+:mod:`ftlib.experiments.beyond._pipeline`, the same as the non-spiking study's.
+
+Statistics (fixed before the first run): retained accuracy as in the pipeline
+(faulty / own fault-free accuracy at one severity per fault model); Friedman's test over the training seeds;
 the directional claims use a one-sided paired t-test over the training seeds (one difference per seed)
 (:func:`directional_t`): with 3 seeds Wilcoxon's signed-rank test cannot reach
 p < 0.05 on the 3-6 blocks of a single fault.
@@ -43,16 +46,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import faults
-from ..faults.catalog import by_name
-from ..stats import one_sided, paired_t
-from ..models.snn_patterns import HIDDEN_LAYER
-from ..params import Param, Settings
-from ..sections import Section
-from ..store import Store
-from ..training_snn import SNN_CODE, SNNTrained, spike_fault, train_snn
-from . import beyond
-from . import snn_patterns as snn
+from ... import faults
+from ...faults.catalog import by_name
+from ...models.snn_patterns import HIDDEN_LAYER
+from ...params import Param, Section, Settings
+from ...report import evidence_verdict
+from ...stats import one_sided, paired_t, summarize
+from ...store import Store
+from ...training_snn import SNN_CODE, SNNTrained, spike_fault, train_snn
+from .. import snn_patterns as snn
+from ..common import images, plot_bands as bands
+from ._pipeline import Study, fmt_ci, fmt_p, fmt_test, heatmap_panel, heatmap_table, per_fault_best, ranking, seeds
 
 ARCH = "snn"
 """The ``arch`` column of this part's tables (one architecture: the 784-128-10 LIF network)."""
@@ -118,7 +122,7 @@ def train_config(s: Settings, method: str, seed: int):
 def shares_snn_patterns(s: Settings, snn_profile: str) -> bool:
     """True when every seed-``s.seed`` model of this section is a model of snn_patterns' Table 4 in
     ``snn_profile`` (the same configuration, hence the same cache entry)."""
-    from ..sections import get
+    from .. import get
 
     t4 = Settings({**get("snn_patterns/accuracy").profiles[snn_profile], "seed": s.seed})
     theirs = [snn.train_config(t4, "baseline")] + [snn.train_config(t4, m, kind, f) for kind in ("HSF", "NASF")
@@ -132,34 +136,13 @@ def eval_set(s: Settings):
     return x, y, {"dataset": "mnist", "split": "test", "n": s.n_test, "seed": s.seed}
 
 
-def population(s: Settings, store: Store | None = None) -> tuple[pd.DataFrame, dict]:
-    """Every spiking model of the study: a table (arch, method, seed, clean test accuracy in % averaged over
-    ``test_reps`` encodings, generated patterns, training CPU seconds, cached) and a dict
-    (arch, method, seed) → :class:`~ftlib.training_snn.SNNTrained`."""
-    store = store or Store()
-    rows, models = [], {}
-    for seed in beyond.seeds(s):
-        for method in SNN_METHODS:
-            t = train_snn(train_config(s, method, seed), store)
-            models[(ARCH, method, seed)] = t
-            rows.append({"arch": ARCH, "method": method, "seed": seed,
-                         "test_acc": 100 * snn.clean_accuracy(s, t, store),
-                         "patterns": sum(h["new_patterns"] for h in t.history),
-                         "train_seconds": t.train_seconds + t.gen_seconds, "cached": t.from_cache})
-    return pd.DataFrame(rows), models
-
-
-# ----------------------------------------------------------------------------- fault sweeps
-
-def severity(s: Settings, fault: str) -> float:
-    """The heat map's severity of spiking fault ``fault`` (``s.snn_severities``, in the order of
-    :data:`SNN_FAULTS`)."""
-    return float(s.snn_severities[SNN_FAULTS.index(fault)])
-
-
-def rates(s: Settings, fault: str, bands: bool) -> list[float]:
-    """:func:`ftlib.experiments.beyond.rate_grid` of the spiking fault's severity with ``s.band_factors``."""
-    return beyond.rate_grid(severity(s, fault), s.band_factors, bands)
+def _train_row(s: Settings, arch: str, method: str, seed: int, store: Store, evaluation) -> tuple[SNNTrained, dict]:
+    """One spiking model and its row: clean test accuracy (%) averaged over ``test_reps`` encodings, generated
+    patterns, training CPU seconds, cached."""
+    t = train_snn(train_config(s, method, seed), store)
+    return t, {"test_acc": 100 * snn.clean_accuracy(s, t, store),
+               "patterns": sum(h["new_patterns"] for h in t.history),
+               "train_seconds": t.train_seconds + t.gen_seconds, "cached": t.from_cache}
 
 
 def snn_sweep(store: Store, t: SNNTrained, fault: str, rates_: list[float], x: torch.Tensor, y: torch.Tensor,
@@ -185,32 +168,30 @@ def snn_sweep(store: Store, t: SNNTrained, fault: str, rates_: list[float], x: t
     return pd.DataFrame(table)[["rate", "draw", "accuracy"]]
 
 
-def sweeps(s: Settings, models: dict, store: Store | None = None) -> pd.DataFrame:
-    """Every spiking model under every fault model (tidy: arch, method, seed, fault, rate, draw, accuracy).
-    The first seed's models get the band rates, the others 0 and the severity (as in the main study)."""
-    store = store or Store()
-    x, y, data_id = eval_set(s)
-    frames = []
-    for (arch, method, seed), t in models.items():
-        for fault in SNN_FAULTS:
-            df = snn_sweep(store, t, fault, rates(s, fault, bands=seed == s.seed), x, y, s.draws, s.seed, data_id)
-            frames.append(df.assign(arch=arch, method=method, seed=seed, fault=fault))
-    return pd.concat(frames, ignore_index=True)
+SNN = Study(archs=(ARCH,), methods=SNN_METHODS, faults=SNN_FAULTS, severities="snn_severities",
+            units=lambda s: [(ARCH, m, seed) for seed in seeds(s) for m in SNN_METHODS],
+            train=_train_row, sweep=snn_sweep, eval_set=eval_set)
+"""The spiking study: every (method, training seed) of this section, every spiking fault model."""
+
+population, sweeps, retained = SNN.population, SNN.sweeps, SNN.retained
 
 
-def retained(sw: pd.DataFrame, s: Settings) -> pd.DataFrame:
-    """Per model and fault at its severity: clean / faulty accuracy (%), drop (pp), retained fraction."""
-    return beyond.retained(sw, s, severity_of=lambda fault: severity(s, fault))
+def population_table(pop: pd.DataFrame) -> pd.DataFrame:
+    """Mean clean test accuracy (%), generated patterns and training seconds per method over the training
+    seeds of ``population``, rounded to 0.01."""
+    return pop.groupby("method", sort=False)[["test_acc", "patterns", "train_seconds"]].mean().round(2)
 
 
-def plot_heatmap(table: pd.DataFrame, s: Settings):
-    """Spiking methods × fault models → retained accuracy (%) at the stated severities (mean ± 95 % over seeds)."""
+def plot_heatmap(ret: pd.DataFrame, s: Settings):
+    """Spiking methods × fault models → retained accuracy (%) of ``ret`` (``retained``) at the stated
+    severities (mean ± 95 % over seeds, :func:`~ftlib.experiments.beyond._pipeline.heatmap_table`)."""
     import matplotlib.pyplot as plt
 
+    table = heatmap_table(ret)
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    im = beyond.heatmap_panel(ax, table, SNN_METHODS, SNN_METHOD_LABELS, SNN_FAULTS,
-                              [f"{SNN_FAULT_LABELS[f]}\n@{severity(s, f):g}" for f in SNN_FAULTS],
-                              "784-128-10 LIF network (MNIST)")
+    im = heatmap_panel(ax, table, SNN_METHODS, SNN_METHOD_LABELS, SNN_FAULTS,
+                       [f"{SNN_FAULT_LABELS[f]}\n@{SNN.severity(s, f):g}" for f in SNN_FAULTS],
+                       "784-128-10 LIF network (MNIST)")
     fig.colorbar(im, ax=ax, label="accuracy retained (%)", shrink=0.8)
     fig.tight_layout()
     return fig
@@ -220,17 +201,15 @@ def plot_bands(sw: pd.DataFrame, s: Settings):
     """Accuracy vs rate with 95 % bands over draws (first seed's models), one panel per fault model."""
     import matplotlib.pyplot as plt
 
-    from .common import plot_bands as bands, summarize_by
-
     first = sw[sw.seed == s.seed]
-    summary = summarize_by(first, ["fault", "method"])
+    summary = summarize(first, "accuracy", groups=["fault", "method"])
     ncol = 4
     fig, axes = plt.subplots(math.ceil(len(SNN_FAULTS) / ncol), ncol, figsize=(11.0, 5.0), sharey=True)
     axes = np.atleast_1d(axes).ravel()
     for ax, fault in zip(axes, SNN_FAULTS):
         for method in SNN_METHODS:
             bands(ax, summary[(summary.fault == fault) & (summary.method == method)], SNN_METHOD_LABELS[method])
-        ax.axvline(severity(s, fault), color="grey", lw=0.6, ls=":")
+        ax.axvline(SNN.severity(s, fault), color="grey", lw=0.6, ls=":")
         ax.set_title(SNN_FAULT_LABELS[fault], fontsize=8)
         ax.set_xlabel("rate", fontsize=7)
         ax.tick_params(labelsize=6)
@@ -278,11 +257,11 @@ def friedman_seeds(ret: pd.DataFrame, methods=SNN_METHODS) -> dict:
 
 
 def findings(ret: pd.DataFrame) -> dict:
-    """Every test of the spiking part, as numbers (see :func:`report_findings`)."""
-    rank, fried = beyond.ranking(ret, SNN_METHODS)
+    """Every test of the spiking part, as numbers (see :func:`compare`)."""
+    rank, fried = ranking(ret, SNN_METHODS)
     fat = [m for m in SNN_METHODS if m.startswith("fault_aware")]
     pat = [m for m in SNN_METHODS if m.startswith("patterns")]
-    out = {"ranking": rank, "friedman": {**fried, **friedman_seeds(ret)}, "per_fault": beyond.per_fault_best(ret)}
+    out = {"ranking": rank, "friedman": {**fried, **friedman_seeds(ret)}, "per_fault": per_fault_best(ret)}
     out["fat_own"] = directional_t(ret, [(m, "none", OWN_FAULT[m]) for m in fat])
     out["fat_other"] = directional_t(ret, [(m, "none", f) for m in fat for f in SNN_FAULTS if f != OWN_FAULT[m]])
     out["fat_cross"] = directional_t(ret, [(m, "none", f) for m in fat for f in ("hsf", "nasf")
@@ -293,8 +272,9 @@ def findings(ret: pd.DataFrame) -> dict:
     return out
 
 
-def report_findings(report, f: dict, s: Settings) -> None:
-    """The spiking part's findings as scoreboard rows (verdict = confidence)."""
+def compare(report, f: dict, s: Settings) -> None:
+    """The findings of :func:`findings` as scoreboard rows on ``report`` (verdict = confidence of the test,
+    :func:`ftlib.report.evidence_verdict`)."""
     fr, rank = f["friedman"], f["ranking"]
     order = " > ".join(SNN_METHOD_LABELS[m] for m in rank.method)
     report.finding("BEY-SNN-RANK:differ", "spiking training methods differ in the accuracy they retain (Friedman test "
@@ -305,18 +285,18 @@ def report_findings(report, f: dict, s: Settings) -> None:
                       ("fat_other", "every fault model but its own")):
         d = f[key]
         report.finding(f"BEY-SNN-FAT:{key.split('_')[1]}", f"fault-aware training (FIR {s.fir:g}) retains more than none under {what}",
-                       beyond.fmt_ci(d) + f", wins {d['wins']:.0%} of {d['blocks']} seeds", d["p_value"])
+                       fmt_ci(d) + f", wins {d['wins']:.0%} of {d['blocks']} seeds", d["p_value"])
     for key, what in (("pat_own", "the spiking fault it was trained with"),
                       ("pat_other", "every fault model but its own")):
         d = f[key]
         report.finding(f"BEY-SNN-PAT:{key.split('_')[1]}", f"pattern generation retains more than fault-aware training alone under "
-                       f"{what}", beyond.fmt_ci(d) + f", wins {d['wins']:.0%} of {d['blocks']} seeds",
+                       f"{what}", fmt_ci(d) + f", wins {d['wins']:.0%} of {d['blocks']} seeds",
                        d["p_value"])
 
 
 def conclusions(f: dict, s: Settings) -> str:
     """The spiking part's conclusions as Markdown, with this run's numbers and their confidence."""
-    ev, p_ = beyond.evidence, beyond.fmt_p
+    ev, p_ = evidence_verdict, fmt_p
     lines = []
     if s.profile == "smoke":
         lines.append("**Smoke profile: the numbers below mean nothing; the sentences are generated from them.**\n")
@@ -329,17 +309,17 @@ def conclusions(f: dict, s: Settings) -> str:
     fo, fc, fx = f["fat_own"], f["fat_cross"], f["fat_other"]
     lines.append(
         f"2. **Fault-aware training** (FIR {s.fir:g}) against none: under its own spiking fault "
-        f"{beyond.fmt_test(fo)}; under the other spiking fault "
-        f"{beyond.fmt_test(fc)}; under every fault model but its own "
-        f"{beyond.fmt_test(fx)}. "
+        f"{fmt_test(fo)}; under the other spiking fault "
+        f"{fmt_test(fc)}; under every fault model but its own "
+        f"{fmt_test(fx)}. "
         + ("Its protection transfers beyond the fault it was trained with."
            if fx["p_value"] < 0.05 and fx["diff_pp"] > 0 else
            "Its protection does not demonstrably transfer beyond the fault it was trained with."))
     po, px = f["pat_own"], f["pat_other"]
     lines.append(
         f"3. **Pattern generation** (snn_patterns' Algorithm 1) against fault-aware training alone, same fault "
-        f"and ratio: under its own fault {beyond.fmt_test(po)}; "
-        f"under the other fault models {beyond.fmt_test(px)}.")
+        f"and ratio: under its own fault {fmt_test(po)}; "
+        f"under the other fault models {fmt_test(px)}.")
     pf = f["per_fault"]
     lines.append("4. **Per fault model** (paired t over seeds): "
                  + "; ".join(f"{SNN_FAULT_LABELS[r.fault]}: {SNN_METHOD_LABELS[r.best]} "
@@ -352,7 +332,6 @@ def conclusions(f: dict, s: Settings) -> str:
 
 
 # ----------------------------------------------------------------------------- the section
-
 SECTION_PARAMS = (
     Param("n_seeds", int, "training seeds per spiking method (seed, seed+1, ...)", low=1, high=100),
     Param("fir", float, "fault injection ratio of fault-aware training and pattern generation", low=1e-6,
@@ -388,7 +367,17 @@ PROFILES = {
                   band_factors=[0.25, 0.5, 1.5, 2.0], draws=10),
 }
 
-SECTIONS = [
-    Section(key="beyond/spiking", title="Beyond the papers: spiking networks under every fault model",
-            ids=("BEY-SNN-RANK", "BEY-SNN-FAT", "BEY-SNN-PAT"), params=SECTION_PARAMS, profiles=PROFILES),
-]
+def profile_note(s: Settings) -> str:
+    """The run's settings in words (Markdown), generated from ``s``; says whether the seed-``s.seed`` models
+    are snn_patterns' Table 4 models of the same profile (:func:`shares_snn_patterns`)."""
+    shared = (f", of which the {len(SNN_METHODS)} of seed {s.seed} are snn_patterns' Table 4 models (the same "
+              f"cache entries)" if shares_snn_patterns(s, s.profile) else "")
+    return (f"**Profile {s.profile}**: snn_patterns' settings ({images(s.n_train, 60_000)} of MNIST, "
+            f"{s.num_steps} time steps, {s.epochs} epochs, Algorithm 1 scanning ≤ {s.gen_max_batches} batches per "
+            f"epoch), FIR {s.fir:g}, {s.n_seeds} training seeds × {len(SNN_METHODS)} methods = "
+            f"{s.n_seeds * len(SNN_METHODS)} models{shared}, {images(s.n_test, 10_000)} for testing, "
+            f"{s.draws} fault draws per rate.")
+
+
+SECTION = Section(key="beyond/spiking", title="Beyond the papers: spiking networks under every fault model",
+                  ids=("BEY-SNN-RANK", "BEY-SNN-FAT", "BEY-SNN-PAT"), params=SECTION_PARAMS, profiles=PROFILES)
