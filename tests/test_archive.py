@@ -109,7 +109,7 @@ def test_the_archive_holds_the_record_metadata_and_small_figures(dirs):
     assert meta["command"] == "python -m ftlib.build --profile paper --chapter computation_failures --archive"
     # the code map: the cache entry's salt parts, the experiments modules, the notebook source
     code = meta["code"]
-    assert {"ftlib/training.py", "ftlib/experiments/computation_failures.py",
+    assert {"ftlib/training.py", "ftlib/experiments/computation_failures/hyperparameters.py",
             f"notebooks/{KEY}.py"} <= set(code)
     assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in code.values())
     # only the JSON and the recompressed figures: no notebook, nothing else

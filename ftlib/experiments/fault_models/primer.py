@@ -352,7 +352,7 @@ SECTION = Section(
     ),
     profiles={
         "smoke": dict(epochs=1, n_train=1000, n_test=300, draws=2),
-        "quick": dict(epochs=3, n_train=0, n_test=5000, draws=8),
+        "quick": dict(epochs=3, n_train=0, n_test=2000, draws=8),
         "paper": dict(epochs=10, n_train=0, n_test=0, draws=50),
     },
 )
