@@ -325,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="profile of every notebook (default: $PROFILE or quick)")
     ap.add_argument("--seed", type=int, default=0, help="seed passed to every notebook (default 0)")
     ap.add_argument("--chapter", action="append", help="execute only this chapter (paper key); repeatable")
+    ap.add_argument("--section", action="append", metavar="PAPER/NAME",
+                    help="execute only this section (e.g. continuous_limit/bounds); repeatable, with --chapter too")
     ap.add_argument("--force", action="store_true", help="re-execute even when the stamp is current")
     ap.add_argument("--no-html", action="store_true", help="execute notebooks only, skip jupyter-book")
     ap.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -341,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     # reject bad input before anything runs: an unknown chapter, a seed no notebook accepts, archiving smoke
     if args.chapter:
         notebooks(root, args.chapter)  # SystemExit naming the chapters
+    known = {str(p.relative_to(root / "notebooks").with_suffix("")) for p in notebooks(root)}
+    for key in args.section or ():
+        if key not in known:
+            ap.error(f"--section: unknown section {key!r}; sections: {', '.join(sorted(known))}")
+    chapters = sorted(set(args.chapter or ()) | {k.split("/")[0] for k in args.section or ()}) or None
     try:
         check_value(SEED, args.seed)
     except ParameterError as exc:
@@ -362,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     for source in notebooks(root):
         target = executed_path(source, root)
         name = str(source.relative_to(root / "notebooks"))
-        selected = not args.chapter or source.parent.name in args.chapter
+        selected = (not args.chapter and not args.section) or source.parent.name in (args.chapter or ()) \
+            or name.removesuffix(".py") in (args.section or ())
         want = stamp(source, args.profile, args.seed, code)
         if selected:
             wanted[name] = (source, target, want)
@@ -382,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         # first use: fetch the datasets the notebooks read (https, capped, hashed); offline, one message, no run
         from . import data
 
-        if data.fetch_missing(datasets_for(args.chapter)) != 0:
+        if data.fetch_missing(datasets_for(chapters)) != 0:
             print("\nThe build stopped before running any notebook: the datasets above are missing. Connect to the "
                   "internet (the build downloads them into the data directory) or set FTLIB_DATA_DIR to a folder "
                   "that holds them, then rerun.", file=sys.stderr)
@@ -429,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'jupyter-book build':<50} {'':<12} {t_end - t_html:8.1f} s")
     print(f"  {'total':<50} {'':<12} {t_end - t_start:8.1f} s")
     budget = scoreboard.BUDGET_MIN.get(args.profile)
-    if budget is not None and not args.chapter:
+    if budget is not None and not args.chapter and not args.section:
         executed = sum(1 for _, what, _ in timings if what == "executed")
         print(f"  budget of the whole book in {args.profile}: {budget} min from a cold cache on 2 CPU cores "
               f"(this build executed {executed} of {len(timings)} notebooks in {(t_end - t_start) / 60:.1f} min)")

@@ -1,13 +1,13 @@
 """The parts of the book whose ``paper`` settings were not run here, declared once.
 
 Each :class:`NotRun` names a section (and the checklist ids it decides), why its
-paper settings were not run on these machines, the *measured* cost per epoch
-and where that measurement is written down (a file or log name), and the exact
-command that runs it on a machine with a GPU. The scoreboard lists them as
-"paper settings not run". A cost is never a guess: an entry either carries a
-measured cost with the file it was measured in, or says
-:data:`NOT_MEASURED` and is shown as such (:func:`check` enforces it, and
-``tests/test_archive.py`` runs it on :data:`NOT_RUN`).
+paper settings were not run on these machines, the training runs whose cost
+decides it (probes of :data:`ftlib.costs.PROBES`) and the exact command that
+runs it on a machine with a GPU. The scoreboard lists them as "paper settings
+not run" with the costs that ``python -m ftlib.costs`` *measured* here and wrote,
+with the machine, commit and date, to ``book/_archive/costs.json``. A cost is
+never typed in: a probe not measured yet says :data:`NOT_MEASURED`
+(:func:`check` enforces the structure; ``tests/test_archive.py`` runs it).
 """
 
 from __future__ import annotations
@@ -24,46 +24,78 @@ NOT_MEASURED = "cost not yet measured"
 class NotRun:
     """One section (or some of its ids) whose paper settings did not run here.
 
-    ``seconds_per_epoch``: measured on ``measured_on`` (cores, device), written down in ``measured_in`` (a
-    file or log name); both None/empty until measured. ``command``: what runs it, archived, on a GPU machine.
-    """
+    ``probes``: names of :data:`ftlib.costs.PROBES`, the training runs whose cost on this machine
+    ``python -m ftlib.costs`` measures (from a short probe) and writes, with the machine, the commit and the
+    date, to the archive's ``costs.json``; the page shows those measurements, or :data:`NOT_MEASURED`.
+    ``command``: what runs the part, archived, on a GPU machine."""
 
     section: str
     ids: tuple[str, ...]
     why: str
     command: str
-    seconds_per_epoch: float | None = None
-    measured_in: str = ""
-    measured_on: str = ""
+    probes: tuple[str, ...] = ()
+
+    def measurements(self, costs: dict | None = None) -> dict[str, dict]:
+        """The measured costs of this part's probes (``costs``: :func:`ftlib.costs.load`'s content)."""
+        from . import costs as _costs
+
+        table = (_costs.load() if costs is None else costs).get("probes", {})
+        return {p: table[p] for p in self.probes if p in table}
 
     @property
     def measured(self) -> bool:
-        return self.seconds_per_epoch is not None
+        return bool(self.probes) and len(self.measurements()) == len(self.probes)
 
-    def cost(self) -> str:
-        """The measured cost per epoch and where it was measured, or :data:`NOT_MEASURED`."""
-        if not self.measured:
-            return NOT_MEASURED
-        return (f"{self.seconds_per_epoch:.0f} s per epoch on {self.measured_on} (measured: {self.measured_in})")
+    def cost(self, costs: dict | None = None) -> str:
+        """Each probe's measured cost per epoch and per run, with the machine, date and file it was measured
+        in (``book/_archive/costs.json``), or :data:`NOT_MEASURED` for a probe not measured yet."""
+        found = self.measurements(costs)
+        parts = []
+        for name in self.probes:
+            m = found.get(name)
+            if m is None:
+                parts.append(f"{name}: {NOT_MEASURED}")
+                continue
+            machine = m.get("machine", {})
+            parts.append(f"{m['what']}: {m['epoch_seconds']:.0f} s per epoch, {m['run_seconds'] / 3600:.1f} h for "
+                         f"{m['epochs']} epochs (measured {m.get('date', '?')[:10]} on {machine.get('cpus', '?')} "
+                         f"cores, {machine.get('device', 'cpu')}, from {m['probe_images']} images: "
+                         f"book/_archive/costs.json)")
+        return "; ".join(parts) if parts else NOT_MEASURED
 
 
-_GPU = "python -m ftlib.build --profile paper --chapter adversarial_ft --archive"
+_AFT = "python -m ftlib.build --profile paper --chapter adversarial_ft --archive"
+_AFT_PROBES = ("aft_arch1", "aft_arch2", "aft_arch1_phase1", "aft_arch3", "aft_arch4", "aft_arch3_phase1")
+_AFT_WHY = ("the paper profile trains Architectures 1-2 for 50 epochs on all 60,000 FashionMNIST images after "
+            "2,000 Phase-I epochs, and Architectures 3-4 on all of CIFAR-10: far over these 2 cores")
+_SNN = "python -m ftlib.build --profile paper --chapter snn_patterns --archive"
+_SNN_WHY = ("Algorithm 1 at the paper's settings (20 perturbation steps, 5 checks of 20 repetitions, until 100 "
+            "patterns per epoch) costs hours per epoch on these 2 cores")
+_CF = "python -m ftlib.build --profile paper --chapter computation_failures --archive"
+_CF_WHY = ("25 MLPs and 12 CNNs for 15 epochs on 50,000 images, swept at 8 rates × 20 draws: hours on these 2 "
+           "cores; it fits a long CPU run or a GPU, and was not run in this session")
 
 NOT_RUN: list[NotRun] = [
-    NotRun("adversarial_ft/adversarial_framework", ("AFT-T2",),
-           "the paper profile trains Architectures 3-4 on all of CIFAR-10 (Phase I 10,000 iterations, 50 epochs "
-           "of full-width Architecture 3): far over the CPU budget of these 2 cores", _GPU),
+    NotRun("adversarial_ft/experiment_setup", ("AFT-T1", "AFT-F1", "AFT-F2a", "AFT-F2b", "AFT-F2c"), _AFT_WHY, _AFT,
+           ("aft_arch1", "aft_arch2")),
+    NotRun("adversarial_ft/adversarial_framework", ("AFT-T2",), _AFT_WHY, _AFT, _AFT_PROBES),
     NotRun("adversarial_ft/faults", ("AFT-F7a", "AFT-F7b", "AFT-F7c"),
-           "its paper profile sweeps faults over the same CIFAR-10 Architectures 3-4 (trained as for Table 2)",
-           _GPU),
+           "its paper profile sweeps faults over Table 2's models (" + _AFT_WHY + ")", _AFT, _AFT_PROBES),
+    NotRun("snn_patterns/accuracy", ("SNN-T3", "SNN-T4", "SNN-F3"), _SNN_WHY, _SNN, ("snn_previous", "snn_proposed")),
+    NotRun("snn_patterns/convergence", ("SNN-T5-T8",), _SNN_WHY, _SNN,
+           ("snn_previous", "snn_proposed")),
+    NotRun("computation_failures/fault_tolerance", ("CF-F3", "CF-F4", "CF-F5", "CF-F6"), _CF_WHY, _CF,
+           ("cf_mlp_5x1024", "cf_cnn_3x64")),
+    NotRun("computation_failures/hyperparameters", ("CF-F1", "CF-F2", "CF-H"), _CF_WHY, _CF,
+           ("cf_mlp_5x1024", "cf_cnn_3x64")),
 ]
-"""The declared parts not run with the paper's settings (placeholders say :data:`NOT_MEASURED`)."""
+"""The declared parts not run with the paper's settings; their costs are measured by ``python -m ftlib.costs``."""
 
 
 def check(entries: list[NotRun] | None = None) -> None:
-    """Raise :class:`~ftlib.errors.FtlibError` for an entry with a cost but no file it was measured in (or
-    no machine), a positive-cost rule broken, a file without a cost, an unknown section or id, or no command."""
-    from . import reference, sections
+    """Raise :class:`~ftlib.errors.FtlibError` for an entry with an unknown section, an id that is not one of
+    its section's, a probe that :data:`ftlib.costs.PROBES` does not define, no probe, or no build command."""
+    from . import costs, reference, sections
 
     for e in NOT_RUN if entries is None else entries:
         where = f"ftlib.not_run entry {e.section}"
@@ -71,12 +103,9 @@ def check(entries: list[NotRun] | None = None) -> None:
         bad = [i for i in e.ids if i not in sec.ids or i not in reference.REFERENCES]
         if bad:
             raise FtlibError(f"{where}: ids {bad} are not ids of that section ({', '.join(sec.ids)})")
-        if e.measured and (not e.measured_in.strip() or not e.measured_on.strip()):
-            raise FtlibError(f"{where}: a cost of {e.seconds_per_epoch} s per epoch without where it was measured; "
-                             f"give measured_in (the file or log that holds the measurement) and measured_on")
-        if e.measured and not e.seconds_per_epoch > 0:
-            raise FtlibError(f"{where}: a measured cost must be positive, not {e.seconds_per_epoch}")
-        if not e.measured and (e.measured_in or e.measured_on):
-            raise FtlibError(f"{where}: measured_in/measured_on given without seconds_per_epoch")
+        unknown = [p for p in e.probes if p not in costs.PROBES]
+        if unknown or not e.probes:
+            raise FtlibError(f"{where}: its cost must come from probes of ftlib.costs.PROBES "
+                             f"({', '.join(costs.PROBES)}); got {list(e.probes)}")
         if "ftlib.build" not in e.command and "papermill" not in e.command:
             raise FtlibError(f"{where}: the command must be a build or papermill command, not {e.command!r}")

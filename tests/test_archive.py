@@ -270,19 +270,28 @@ def test_the_build_archives_what_succeeded_and_never_a_failed_section(dirs, monk
     assert "quick settings (archived)" in (checkout / "book" / "scoreboard.md").read_text()
 
 
-def test_parts_not_run_carry_a_measured_cost_and_where_or_say_they_were_not_measured():
+def test_parts_not_run_carry_a_measured_cost_and_where_or_say_they_were_not_measured(tmp_path, monkeypatch):
     not_run.check()  # the declared list
-    for e in not_run.NOT_RUN:
-        assert e.cost() == not_run.NOT_MEASURED or ("measured:" in e.cost() and e.measured_in)
     entry = not_run.NOT_RUN[0]
-    with pytest.raises(FtlibError, match="without where it was measured"):
-        not_run.check([dataclasses.replace(entry, seconds_per_epoch=40.0)])
+    with pytest.raises(FtlibError, match="probes of ftlib.costs.PROBES"):
+        not_run.check([dataclasses.replace(entry, probes=("a_typed_in_cost",))])
+    with pytest.raises(FtlibError, match="probes of ftlib.costs.PROBES"):
+        not_run.check([dataclasses.replace(entry, probes=())])
     with pytest.raises(FtlibError, match="not ids of that section"):
         not_run.check([dataclasses.replace(entry, ids=("CL-T1",))])
-    measured = dataclasses.replace(entry, seconds_per_epoch=40.0, measured_in="logs/cost-aft.log",
-                                   measured_on="2 cores, cpu")
-    not_run.check([measured])
-    assert measured.cost() == "40 s per epoch on 2 cores, cpu (measured: logs/cost-aft.log)"
+    # without a costs file every probe says it was not measured; with one, the measurement and where it is
+    monkeypatch.setenv("FTLIB_ARCHIVE_DIR", str(tmp_path))
+    assert all(not_run.NOT_MEASURED in e.cost() and not e.measured for e in not_run.NOT_RUN)
+    probe = entry.probes[0]
+    costs_file = {"probes": {probe: {"what": "a probe", "probe_images": 512, "probe_seconds": 1.0,
+                                     "epoch_images": 60000, "epoch_seconds": 117.2, "epochs": 50,
+                                     "run_seconds": 5860.0, "date": "2026-12-02T02:30:00+00:00",
+                                     "machine": {"cpus": 2, "device": "cpu"}}}}
+    (tmp_path / "costs.json").write_text(json.dumps(costs_file))
+    text = entry.cost()
+    assert "a probe: 117 s per epoch, 1.6 h for 50 epochs (measured 2026-12-02 on 2 cores, cpu" in text
+    assert "book/_archive/costs.json" in text
+    assert entry.measured == (len(entry.probes) == 1)
     page = scoreboard.render_not_run()
     assert "## paper settings not run" in page and entry.section in page and entry.command in page
     if not entry.measured:
@@ -304,3 +313,36 @@ def test_code_map_holds_what_the_section_imports_and_not_other_chapters():
     experiments = [f for f in files if f.startswith("ftlib/experiments/")]
     assert experiments and all("continuous_limit" in f for f in experiments)
     assert not any(f.endswith(("report.py", "scoreboard.py", "build.py")) for f in files)
+
+
+def test_the_build_runs_and_archives_single_sections(dirs, monkeypatch, capsys):
+    """``--section paper/name`` executes and archives that section only (the unit a long paper run can
+    complete and archive on its own); an unknown section stops the build before anything runs."""
+    import nbformat
+
+    from ftlib import data
+
+    checkout = dirs / "checkout"
+    (checkout / "notebooks" / "computation_failures").mkdir(parents=True)
+    (checkout / "_toc.yml").write_text("format: jb-book\n")
+    for src in (ROOT / "notebooks" / "computation_failures").glob("*.py"):
+        shutil.copyfile(src, checkout / "notebooks" / "computation_failures" / src.name)
+
+    def execute(source, target, profile, seed, stamp_, root=None, env=None):
+        run_section(profile, True, key=f"{source.parent.name}/{source.stem}")
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["ftlib"] = {"stamp": stamp_, "profile": profile, "seed": seed}
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
+        return 1.0
+
+    monkeypatch.setattr(build, "ROOT", checkout)
+    monkeypatch.setattr(build, "execute", execute)
+    monkeypatch.setattr(data, "fetch_missing", lambda names: 0)
+    assert build.main(["--profile", "quick", "--section", KEY, "--archive", "--no-html"]) == 0
+    out = capsys.readouterr().out
+    assert f"executing {KEY}" in out and "executing computation_failures/fault_tolerance" not in out
+    assert [a.section for a in archive.load()] == [KEY]
+    with pytest.raises(SystemExit):
+        build.main(["--profile", "quick", "--section", "computation_failures/nonexistent", "--no-html"])
+    assert "unknown section" in capsys.readouterr().err
