@@ -604,7 +604,7 @@ _T2_PROFILES = {
     "smoke": dict(epochs=1, n_train=500, lr=1e-3, p=0.05, hidden=[100, 50], p_train_max=0.06, n_p_train=4, reps=2,
                   crash_reps=2, n_eval=200, n_bound=20),
     "quick": dict(epochs=10, n_train=10_000, lr=1e-3, p=0.05, hidden=[100, 50], p_train_max=0.06, n_p_train=10,
-                  reps=3, crash_reps=6, n_eval=10_000, n_bound=200),
+                  reps=2, crash_reps=6, n_eval=10_000, n_bound=200),
     "paper": dict(epochs=10, n_train=0, lr=1e-3, p=0.05, hidden=[100, 50], p_train_max=0.06, n_p_train=10, reps=10,
                   crash_reps=6, n_eval=60_000, n_bound=1000),
 }

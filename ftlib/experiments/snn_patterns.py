@@ -635,7 +635,7 @@ _P = {
     "smoke": dict(variant="authors", epochs=2, n_train=200, gen_steps=3, n_test=200, num_steps=5, test_reps=1,
                   m_patterns=10, gen_max_batches=1, gen_eps=0.1, gen_reps=2, fault_instances=2, hsf_ratios=[0.2, 0.5],
                   nasf_ratios=[0.03, 0.15]),
-    "quick": dict(variant="authors", epochs=3, gen_steps=20, n_train=8000, n_test=1000, num_steps=10, test_reps=1,
+    "quick": dict(variant="authors", epochs=3, gen_steps=20, n_train=8000, n_test=600, num_steps=10, test_reps=1,
                   m_patterns=100, gen_max_batches=1, gen_eps=0.1, gen_reps=4, fault_instances=10,
                   hsf_ratios=[0.2, 0.3, 0.4, 0.5], nasf_ratios=[0.03, 0.05, 0.10, 0.15]),
     "paper": dict(variant="authors", epochs=20, gen_steps=20, n_train=48_000, n_test=0, num_steps=10, test_reps=1,

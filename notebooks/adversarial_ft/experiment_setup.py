@@ -37,7 +37,7 @@ n_test: "Optional[int]" = None  # test images used, 0 means all 10000 (quick: 50
 tikhonov_lambdas: "Optional[list]" = None  # Tikhonov (L2) strengths; the paper's grid is [0, 1e-4, 1e-3, 0.1]
 lasso_lambdas: "Optional[list]" = None  # Lasso (L1) strengths; the paper's grid is [0, 1e-4, 1e-3, 1e-2]
 fig_lambda: "Optional[float]" = None  # Tikhonov strength of the regularized models of Figures 1 and 2 (1e-3)
-cnn_epochs: "Optional[int]" = None  # training epochs of the Architecture 2 CNNs of Figure 2b (quick: 3)
+cnn_epochs: "Optional[int]" = None  # training epochs of the Architecture 2 CNNs of Figure 2b (quick: 2)
 fault_rates: "Optional[list]" = None  # fault fractions of Figure 2
 fault_draws: "Optional[int]" = None  # faulty instances per fault fraction (quick: 5)
 

@@ -32,7 +32,7 @@
 profile: str = "quick"  # smoke | quick | paper: which settings to use for every parameter left at None
 seed: int = 0  # random seed of initialisation, data order, subsets, prior samples and faults
 epochs: "Optional[int]" = None  # supervised epochs of the Architecture 1 models (quick: 6, paper: 50)
-cnn_epochs: "Optional[int]" = None  # supervised epochs of the Architecture 2 models (quick: 3)
+cnn_epochs: "Optional[int]" = None  # supervised epochs of the Architecture 2 models (quick: 2)
 batch_size: "Optional[int]" = None  # mini-batch size (128)
 lr: "Optional[float]" = None  # Adam learning rate of the supervised training (1e-3)
 n_train: "Optional[int]" = None  # FashionMNIST training images, 0 means all 60000 (quick: 20000)

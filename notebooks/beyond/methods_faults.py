@@ -69,7 +69,7 @@ disc_lr: "Optional[float]" = None  # learning rate of the discriminator and the 
 disc_steps: "Optional[int]" = None  # discriminator steps per Phase-I iteration (1)
 severities: "Optional[list]" = None  # heat-map severity per fault model (order: see the text)
 band_factors: "Optional[list]" = None  # rates of the bands as multiples of each severity
-draws: "Optional[int]" = None  # fault draws per rate and model (quick: 3)
+draws: "Optional[int]" = None  # fault draws per rate and model (quick: 2)
 n_theory: "Optional[int]" = None  # evaluation images on which b3 is computed per model (quick: 200)
 n_perm: "Optional[int]" = None  # permutations of the correlation tests (quick: 2000)
 

@@ -29,7 +29,7 @@
 # per repetition over the $p_{train}$ values, then averaged over repetitions, oriented so
 # that 0 % means "more dropout ↔ the metric says more robust".
 #
-# **Quick profile**: 10,000 training images instead of 60,000 and 3 repetitions instead
+# **Quick profile**: 10,000 training images instead of 60,000 and 2 repetitions instead
 # of 10 (10 epochs, batch 100, the 10 values of $p_{train}$ as in the paper); the
 # rank losses are then averages over 3 orderings of 5 networks and carry a standard
 # deviation of several points (shown). `paper` keeps the paper's settings (≈ 30 min on 2 cores).
@@ -44,7 +44,7 @@ p: "Optional[float]" = None  # crash probability at inference on the first hidde
 hidden: "Optional[list]" = None  # hidden widths ([100, 50])
 p_train_max: "Optional[float]" = None  # largest training dropout, grid linspace(0, p_train_max, n_p_train) (0.06)
 n_p_train: "Optional[int]" = None  # number of training dropout values (10)
-reps: "Optional[int]" = None  # repetitions per dropout value (quick: 3, paper: 10)
+reps: "Optional[int]" = None  # repetitions per dropout value (quick: 2, paper: 10)
 crash_reps: "Optional[int]" = None  # crash repetitions of the evaluation images (6)
 n_eval: "Optional[int]" = None  # train and test images for MAE and accuracy (quick: 10000)
 n_bound: "Optional[int]" = None  # test images for the bounds (quick: 200)
@@ -100,7 +100,7 @@ table.round(1)
 # mean rank loss against random orderings (a random order gives 50 %), at α = 0.05. With 3
 # repetitions of 5 networks the test detects a rank loss of about 21 % or less (80 % power).
 # The paper's rank losses, and the comparisons between quantities, are shown as detail rows
-# (point estimates; with 3 repetitions of 10 pairs the standard error alone is ≈ 5-10 points);
+# (point estimates; with 2 repetitions of 10 pairs the standard error alone is ≈ 5-10 points);
 # they do not decide the id's verdict.
 
 # %%

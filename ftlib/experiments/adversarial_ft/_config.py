@@ -181,7 +181,7 @@ T2_PROFILES = {
                   cnn_lasso_lambdas=[1e-3], phase1_epochs=1, cnn_phase1_epochs=1, phase1_n_train=2000,
                   phase1_iters=3, cifar=False, cifar_n_train=1000, cifar_n_test=500, cifar_epochs=1,
                   cifar_phase1_epochs=1, cifar_phase1_iters=3),
-    "quick": dict(_T2_COMMON, epochs=6, cnn_epochs=3, batch_size=128, lr=1e-3, n_train=20_000, n_test=5000,
+    "quick": dict(_T2_COMMON, epochs=6, cnn_epochs=2, batch_size=128, lr=1e-3, n_train=20_000, n_test=5000,
                   tikhonov_lambdas=[0.0, 1e-4, 1e-3, 0.1], lasso_lambdas=[0.0, 1e-4, 1e-3, 1e-2],
                   cnn_tikhonov_lambdas=[1e-4, 1e-3], cnn_lasso_lambdas=[1e-4, 1e-3], phase1_epochs=2,
                   cnn_phase1_epochs=1, phase1_n_train=20_000, phase1_iters=0, cifar=False, cifar_width=0.25,

@@ -197,7 +197,7 @@ PROFILES = {
                   phase1_iters=3, severities=_SEVERITIES, band_factors=[1.0], draws=2, n_theory=20, n_perm=99),
     "quick": dict(_METHOD_SETTINGS, n_seeds=3, epochs=2, cnn_epochs=2, batch_size=128, lr=1e-3, n_train=2000,
                   n_test=500, l1=1e-4, l2=1e-3, phase1_epochs=1, cnn_phase1_epochs=1, phase1_n_train=2000,
-                  phase1_iters=0, severities=_SEVERITIES, band_factors=[0.5, 1.5], draws=3, n_theory=200,
+                  phase1_iters=0, severities=_SEVERITIES, band_factors=[0.5, 1.5], draws=2, n_theory=200,
                   n_perm=2000),
     # paper: adversarial_ft's paper settings (its Table 2 models are the none / L1 / L2 / adversarial models of seed 0)
     "paper": dict(_METHOD_SETTINGS, n_seeds=5, epochs=50, cnn_epochs=50, batch_size=128, lr=1e-3, n_train=0,
