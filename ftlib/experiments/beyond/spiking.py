@@ -367,13 +367,18 @@ PROFILES = {
                   band_factors=[0.25, 0.5, 1.5, 2.0], draws=10),
 }
 
+def _batches(n: int) -> str:
+    """Algorithm 1's scan limit in words (0 = every batch, the paper's outer loop)."""
+    return "every batch" if n == 0 else f"≤ {n} batch" + ("es" if n > 1 else "")
+
+
 def profile_note(s: Settings) -> str:
     """The run's settings in words (Markdown), generated from ``s``; says whether the seed-``s.seed`` models
     are snn_patterns' Table 4 models of the same profile (:func:`shares_snn_patterns`)."""
     shared = (f", of which the {len(SNN_METHODS)} of seed {s.seed} are snn_patterns' Table 4 models (the same "
               f"cache entries)" if shares_snn_patterns(s, s.profile) else "")
     return (f"**Profile {s.profile}**: snn_patterns' settings ({images(s.n_train, 60_000)} of MNIST, "
-            f"{s.num_steps} time steps, {s.epochs} epochs, Algorithm 1 scanning ≤ {s.gen_max_batches} batches per "
+            f"{s.num_steps} time steps, {s.epochs} epochs, Algorithm 1 scanning {_batches(s.gen_max_batches)} per "
             f"epoch), FIR {s.fir:g}, {s.n_seeds} training seeds × {len(SNN_METHODS)} methods = "
             f"{s.n_seeds * len(SNN_METHODS)} models{shared}, {images(s.n_test, 10_000)} for testing, "
             f"{s.draws} fault draws per rate.")
