@@ -641,3 +641,19 @@ def test_snn_spiking_findings_meet_their_nulls():
                                               if m.startswith("patterns") for f in bs.SNN_FAULTS])["p_value"] < 0.05
     for k, h in hits.items():
         assert h / reps <= _slack(0.05, reps), (k, h / reps)
+
+
+def test_snn_less_work_sign_test_cannot_pass_on_two_tied_cells_and_can_with_more():
+    """SNN-T5-T8:less_work counts whole epochs, so its cells tie; the exact sign test does not turn a tie into
+    p ≈ 0 (the earlier t test did: +66.6 % twice gave p = 2e-05). With the quick profile's 2 cells the smallest
+    p is 0.25 (declared underpowered); with 5 cells that all show less work it can say reproduced."""
+    from ftlib import claims
+    from ftlib.experiments.snn_patterns import sign_test_p
+
+    c = claims.get("SNN-T5-T8:less_work")
+    assert not claims.decide(c, p_value=sign_test_p(2, 0), summary="tied").passed
+    assert claims.decide(c, p_value=sign_test_p(5, 0), summary="5 of 5").passed
+    rng = np.random.default_rng(0)
+    null = [claims.decide(c, p_value=sign_test_p(int((x > 0).sum()), int((x < 0).sum())), summary="").passed
+            for x in rng.normal(0, 1, size=(600, 2))]
+    assert sum(null) == 0
