@@ -22,14 +22,15 @@ def test_pattern_generation_is_scaled_to_the_images_it_would_scan(monkeypatch):
     100 patterns, not the whole training set; with no pattern kept it scans everything."""
     from ftlib import training_snn
 
-    history = [{"train_wall_s": 1.0, "gen_wall_s": 4.0, "new_patterns": 10}]
+    history = [{"train_wall_s": 9.0, "gen_wall_s": 9.0, "new_patterns": 99},  # the warm-up epoch: not used
+               {"train_wall_s": 1.0, "gen_wall_s": 4.0, "new_patterns": 10}]
     monkeypatch.setattr(training_snn, "train_snn", lambda cfg, store=None: SimpleNamespace(history=history))
     cfg = training_snn.SNNTrainConfig(method="proposed", epochs=20, fault="NASF", fir=0.05, n_train=48_000)
     out = costs.snn_cost(cfg, probe=512)
     per_image = 4.0 / 512
     assert out["gen_seconds_per_epoch"] == pytest.approx(round(per_image * 512 * cfg.gen.m_patterns / 10, 1))
     assert out["epoch_seconds"] == pytest.approx(round(1.0 * 48_000 / 512 + out["gen_seconds_per_epoch"], 1), abs=0.2)
-    history[0]["new_patterns"] = 0
+    history[1]["new_patterns"] = 0
     assert costs.snn_cost(cfg, probe=512)["gen_seconds_per_epoch"] == pytest.approx(round(per_image * 48_000, 1))
 
 
