@@ -226,9 +226,9 @@ def test_an_edited_file_of_the_code_map_marks_the_archive_stale_and_names_it(dir
     assert "the paper profile's settings differ now: epochs" in a.stale_text()
 
 
-def test_the_build_archives_what_succeeded_and_never_a_failed_section(dirs, monkeypatch, capsys):
-    """``--archive`` after a build in which one notebook failed: the section that ran is archived, the failed
-    one is not; the next build archives the first again (current by its stamp) and the second once it runs."""
+def _fake_build(dirs, monkeypatch, failing: set[str] = frozenset()):
+    """A checkout holding computation_failures' notebooks whose build "executes" a notebook by running its
+    section's fake Report (:func:`run_section`) and writing a stamped notebook; sections in ``failing`` raise."""
     import nbformat
 
     from ftlib import data
@@ -238,7 +238,6 @@ def test_the_build_archives_what_succeeded_and_never_a_failed_section(dirs, monk
     (checkout / "_toc.yml").write_text("format: jb-book\n")
     for src in (ROOT / "notebooks" / "computation_failures").glob("*.py"):
         shutil.copyfile(src, checkout / "notebooks" / "computation_failures" / src.name)
-    failing = {KEY}  # the second of the chapter's two notebooks (they run in name order)
 
     def execute(source, target, profile, seed, stamp_, root=None, env=None):
         key = f"{source.parent.name}/{source.stem}"
@@ -254,6 +253,14 @@ def test_the_build_archives_what_succeeded_and_never_a_failed_section(dirs, monk
     monkeypatch.setattr(build, "ROOT", checkout)
     monkeypatch.setattr(build, "execute", execute)
     monkeypatch.setattr(data, "fetch_missing", lambda names: 0)
+    return checkout
+
+
+def test_the_build_archives_what_succeeded_and_never_a_failed_section(dirs, monkeypatch, capsys):
+    """``--archive`` after a build in which one notebook failed: the section that ran is archived, the failed
+    one is not; the next build archives the first again (current by its stamp) and the second once it runs."""
+    failing = {KEY}  # the second of the chapter's two notebooks (they run in name order)
+    checkout = _fake_build(dirs, monkeypatch, failing)
     args = ["--profile", "quick", "--chapter", "computation_failures", "--archive", "--no-html"]
     with pytest.raises(RuntimeError, match="hyperparameters failed"):
         build.main(args)
@@ -318,27 +325,7 @@ def test_code_map_holds_what_the_section_imports_and_not_other_chapters():
 def test_the_build_runs_and_archives_single_sections(dirs, monkeypatch, capsys):
     """``--section paper/name`` executes and archives that section only (the unit a long paper run can
     complete and archive on its own); an unknown section stops the build before anything runs."""
-    import nbformat
-
-    from ftlib import data
-
-    checkout = dirs / "checkout"
-    (checkout / "notebooks" / "computation_failures").mkdir(parents=True)
-    (checkout / "_toc.yml").write_text("format: jb-book\n")
-    for src in (ROOT / "notebooks" / "computation_failures").glob("*.py"):
-        shutil.copyfile(src, checkout / "notebooks" / "computation_failures" / src.name)
-
-    def execute(source, target, profile, seed, stamp_, root=None, env=None):
-        run_section(profile, True, key=f"{source.parent.name}/{source.stem}")
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["ftlib"] = {"stamp": stamp_, "profile": profile, "seed": seed}
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target)
-        return 1.0
-
-    monkeypatch.setattr(build, "ROOT", checkout)
-    monkeypatch.setattr(build, "execute", execute)
-    monkeypatch.setattr(data, "fetch_missing", lambda names: 0)
+    _fake_build(dirs, monkeypatch)
     assert build.main(["--profile", "quick", "--section", KEY, "--archive", "--no-html"]) == 0
     out = capsys.readouterr().out
     assert f"executing {KEY}" in out and "executing computation_failures/fault_tolerance" not in out

@@ -16,11 +16,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ... import faults
-from ...params import Param, Section, Settings
+from ...params import Section, Settings
 from ...stats import one_sided, paired_draws, summarize
 from ...store import Store
 from ..common import cached_sweep, images, plot_bands
-from ._config import (ARCH_DATA, CLAIM_ALPHA, T2_PARAMS, T2_PROFILES, eval_set, finish_fault_panels, paper_point)
+from ._config import (ARCH_DATA, CLAIM_ALPHA, FAULT_PARAMS, FAULT_PROFILES, T2_PARAMS, T2_PROFILES, eval_set,
+                      finish_fault_panels, paper_point)
 
 FIGURE7_PANELS = {
     "AFT-F7a": ("aft_arch1", "stuck-at-0 weights", lambda: faults.StuckAtZero("weights"), 0.6, "accuracy"),
@@ -213,14 +214,6 @@ def profile_note(s: Settings) -> str:
             f"training, Phase I {s.phase1_epochs} epochs for Architecture 1 and {s.cnn_phase1_epochs} for "
             f"Architecture 2), {s.fault_draws} fault draws per fraction, {images(s.n_test, 10_000)} for testing.")
 
-
-FAULT_PARAMS = (
-    Param("fault_rates", list, "fault fractions of Figure 7", item=float, low=0.0, high=1.0),
-    Param("fault_draws", int, "faulty instances per fault fraction", low=2, high=10_000),
-)
-FAULT_PROFILES = {"smoke": dict(fault_rates=[0.0, 0.4], fault_draws=2),
-                  "quick": dict(fault_rates=[0.0, 0.2, 0.4, 0.6, 0.8, 0.9], fault_draws=5),
-                  "paper": dict(fault_rates=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], fault_draws=20)}
 
 SECTION = Section(
     key="adversarial_ft/faults",
