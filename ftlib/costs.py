@@ -7,7 +7,7 @@ allocation, first kernels) to the configuration's full epoch and its number of e
 is linear in the number of images, which holds for these mini-batch loops once the batch size is
 fixed.
 
-Used for the paper-settings parts that do not fit these 2 cores (:data:`ftlib.archive.NOT_RUN`):
+Used for the paper-settings parts that do not fit these 2 cores (:data:`ftlib.not_run.NOT_RUN`):
 ``python -m ftlib.costs`` measures every such part and writes the results, with the machine and
 the commit, to ``book/_archive/costs.json``.
 """

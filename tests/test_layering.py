@@ -4,7 +4,8 @@ registry works whatever is imported first.
 Layers, bottom up: everything in ``ftlib/`` outside ``ftlib/experiments/`` (params with ``Section``, report,
 store, training, faults, ...) < ``ftlib.experiments`` (one module per notebook, and the registry in its
 ``__init__``) < ``ftlib.sections`` (the notebooks' entry point) and the book's tools that look sections up
-(``ftlib.build``, ``ftlib.scoreboard``, the results archive ``ftlib.archive`` and ``ftlib.not_run``): :data:`ABOVE`.
+(``ftlib.build``, ``ftlib.scoreboard``, the results archive ``ftlib.archive``, ``ftlib.not_run`` and the cost
+probes ``ftlib.costs``): :data:`ABOVE`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "ftlib"
-ABOVE = {"ftlib.sections", "ftlib.build", "ftlib.scoreboard", "ftlib.archive", "ftlib.not_run"}
+ABOVE = {"ftlib.sections", "ftlib.build", "ftlib.scoreboard", "ftlib.archive", "ftlib.not_run", "ftlib.costs"}
 """Modules that sit above the experiments (they may import them; nothing of ftlib imports them)."""
 
 
