@@ -122,15 +122,18 @@ def _mean_se(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def p_beats(diff, alternative: str = "greater") -> np.ndarray:
-    """One-sided paired t p-value of mean(diff) > 0 (``"less"``: < 0) along the last axis ``(..., n)``;
-    a constant difference gives 0 (right sign) or 1."""
+    """One-sided paired t p-value of mean(diff) > 0 (``"less"``: < 0) along the last axis ``(..., n)``.
+
+    A constant difference has no spread for a t test; it falls back to the exact sign test: ``n`` equal
+    positive differences give 0.5 ** n (the chance of ``n`` heads), zero or negative ones give 1."""
     d = np.asarray(diff, dtype=float)
     if alternative == "less":
         d = -d
     m, se, n = _mean_se(d)
+    spread = se > 1e-9 * np.abs(m)  # rounding leaves a std of ~1e-18 on equal floats: that is no spread
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(se > 0, m / np.where(se > 0, se, 1), np.where(m > 0, np.inf, -np.inf))
-    return stats.t.sf(t, n - 1)
+        t = stats.t.sf(m / np.where(spread, se, 1), n - 1)
+    return np.where(spread, t, np.where(m > 0, 0.5 ** float(n), 1.0))
 
 
 def p_equivalent(estimate, se, center, margin, df=np.inf) -> np.ndarray:

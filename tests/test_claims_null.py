@@ -657,3 +657,14 @@ def test_snn_less_work_sign_test_cannot_pass_on_two_tied_cells_and_can_with_more
     null = [claims.decide(c, p_value=sign_test_p(int((x > 0).sum()), int((x < 0).sum())), summary="").passed
             for x in rng.normal(0, 1, size=(600, 2))]
     assert sum(null) == 0
+
+
+def test_a_constant_difference_falls_back_to_the_exact_sign_test():
+    """No spread, no t test: n equal positive differences are as likely as n heads (0.5 ** n), not certain."""
+    assert float(claims.p_beats(np.full(3, 0.02))) == pytest.approx(0.125)
+    assert float(claims.p_beats(np.full(10, 0.02))) == pytest.approx(0.5 ** 10)
+    assert float(claims.p_beats(np.zeros(5))) == 1.0
+    assert float(claims.p_beats(np.full(4, -0.1))) == 1.0
+    assert float(claims.p_beats(np.full(4, -0.1), alternative="less")) == pytest.approx(0.0625)
+    rows = claims.p_beats(np.array([[0.1, 0.1, 0.1], [0.1, 0.2, 0.3]]))  # (2, n): one constant, one t test
+    assert rows[0] == pytest.approx(0.125) and 0 < rows[1] < 0.05

@@ -43,7 +43,7 @@ def test_a_real_probe_trains_in_a_throwaway_cache(tmp_path, monkeypatch):
     require_data("mnist")
     out = costs.train_cost(cfg, 60_000, probe=256)
     assert out["probe_images"] == 256 and out["epoch_seconds"] > 0
-    assert out["run_seconds"] == pytest.approx(out["epoch_seconds"] * 7, rel=1e-3)
+    assert out["run_seconds"] == pytest.approx(out["epoch_seconds"] * 7, abs=0.05 * 7 + 0.05)  # both rounded to 0.1 s
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("config.json"))
 
 
