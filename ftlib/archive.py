@@ -305,15 +305,27 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def code_differences(code: dict[str, str], root: Path | None = None) -> tuple[list[str], list[str]]:
+def code_differences(code: dict[str, str], root: Path | None = None,
+                     section: str | None = None) -> tuple[list[str], list[str]]:
     """``(changed, missing)``: the files of the code map ``code`` (``{path: sha256}``, paths relative to the
-    checkout ``root``, default :func:`code_root`) whose content differs now, and those that no longer exist."""
+    checkout ``root``, default :func:`code_root`) whose content differs now, and those that no longer exist.
+    An ``entries:`` digest (``reference.py`` in a code map) is compared with the ``section``'s own paper
+    numbers now (:func:`ftlib.report.reference_digest`), read from the running ftlib."""
+    from .report import reference_digest
+
     root = root or code_root()
     changed, missing = [], []
     for rel, digest in sorted(code.items()):
         path = root / rel
         if not path.is_file():
             missing.append(rel)
+        elif digest.startswith("entries:"):
+            try:
+                now = reference_digest(section) if section else None
+            except FtlibError:
+                now = None  # the section no longer exists: settings_differences says so
+            if now != digest:
+                changed.append(f"{rel} (this section's paper numbers)")
         elif sha256_file(path) != digest:
             changed.append(rel)
     return changed, missing
@@ -343,7 +355,7 @@ def read(path: Path, code: Path | None = None) -> Archived:
         raise ArchiveError(f"archived section {path} is unreadable ({exc}); restore it with git checkout or "
                            f"archive the section again (python -m ftlib.build --profile <profile> --chapter "
                            f"<paper> --archive)") from None
-    changed, missing = code_differences(meta.get("code") or {}, code)
+    changed, missing = code_differences(meta.get("code") or {}, code, meta.get("section"))
     return Archived(path, meta, record, changed, missing, settings_differences(meta))
 
 

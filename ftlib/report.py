@@ -541,7 +541,29 @@ def code_files(section_key: str) -> dict[str, str]:
         files[str(notebook.relative_to(base))] = sha256_file(notebook)
         for path in _imported_ftlib_files(notebook, base / "ftlib"):
             files[str(path.relative_to(base))] = sha256_file(path)
+    if REFERENCE_FILE in files:
+        files[REFERENCE_FILE] = reference_digest(section_key)
     return dict(sorted(files.items()))
+
+
+REFERENCE_FILE = "ftlib/reference.py"
+"""The paper's numbers: in a code map, only the section's own entries count (:func:`reference_digest`)."""
+
+
+def reference_digest(section_key: str) -> str:
+    """``"entries:<sha256>"`` of the :data:`ftlib.reference.REFERENCES` entries of the section's checklist
+    ids (id, paper, what, values): the part of ``reference.py`` a section's verdicts read. A code map stores
+    it for ``reference.py`` instead of the file's hash, so adding another chapter's paper numbers does not
+    mark this section's archive stale, while changing one of its own numbers does."""
+    import dataclasses
+    import hashlib
+
+    from . import reference, sections
+    from .store import canonical_json
+
+    ids = sections.get(section_key).ids
+    entries = {i: dataclasses.asdict(reference.REFERENCES[i]) for i in ids if i in reference.REFERENCES}
+    return "entries:" + hashlib.sha256(canonical_json(entries).encode()).hexdigest()
 
 
 class Report:

@@ -111,7 +111,8 @@ def test_the_archive_holds_the_record_metadata_and_small_figures(dirs):
     code = meta["code"]
     assert {"ftlib/training.py", "ftlib/experiments/computation_failures/hyperparameters.py",
             f"notebooks/{KEY}.py"} <= set(code)
-    assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in code.values())
+    assert all(re.fullmatch(r"[0-9a-f]{64}", v) for k, v in code.items() if k != "ftlib/reference.py")
+    assert re.fullmatch(r"entries:[0-9a-f]{64}", code["ftlib/reference.py"])  # its own paper numbers only
     # only the JSON and the recompressed figures: no notebook, nothing else
     files = sorted((p for p in (dirs / "archive").rglob("*") if p.is_file()), key=lambda p: p.suffix)
     assert [p.suffix for p in files] == [".json", ".png"]
@@ -320,6 +321,30 @@ def test_code_map_holds_what_the_section_imports_and_not_other_chapters():
     experiments = [f for f in files if f.startswith("ftlib/experiments/")]
     assert experiments and all("continuous_limit" in f for f in experiments)
     assert not any(f.endswith(("report.py", "scoreboard.py", "build.py")) for f in files)
+
+
+def test_a_code_map_holds_only_the_sections_own_paper_numbers(monkeypatch, tmp_path):
+    """``reference.py`` in a code map is a digest of the section's own entries: another chapter's new or
+    changed paper number leaves the archive fresh, a change to one of the section's own numbers marks it."""
+    import dataclasses
+
+    from ftlib import reference, report, sections
+
+    key = "continuous_limit/certification"
+    code = {report.REFERENCE_FILE: report.reference_digest(key)}
+    assert report.code_files(key)[report.REFERENCE_FILE] == code[report.REFERENCE_FILE]
+    (tmp_path / "ftlib").mkdir()
+    (tmp_path / report.REFERENCE_FILE).write_text("# any content: the entries decide\n")
+    assert archive.code_differences(code, tmp_path, key) == ([], [])
+    other = next(i for i in reference.REFERENCES if i not in sections.get(key).ids)
+    own = sections.get(key).ids[0]
+    refs = dict(reference.REFERENCES)
+    refs[other] = dataclasses.replace(refs[other], values={"changed": 1.0})
+    monkeypatch.setattr(reference, "REFERENCES", refs)
+    assert archive.code_differences(code, tmp_path, key) == ([], [])
+    refs[own] = dataclasses.replace(refs[own], values={**refs[own].values, "new": 2.0})
+    changed, missing = archive.code_differences(code, tmp_path, key)
+    assert changed == [f"{report.REFERENCE_FILE} (this section's paper numbers)"] and not missing
 
 
 def test_the_build_runs_and_archives_single_sections(dirs, monkeypatch, capsys):
