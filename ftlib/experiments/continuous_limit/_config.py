@@ -43,6 +43,8 @@ def boston_standardization() -> tuple[list[float], list[float]]:
 
 
 def boston_config(s: Settings, seed: int, epochs: int | None = None) -> TrainConfig:
+    """A Boston sigmoid network 13-``boston_hidden``-1 (inputs standardised by :func:`boston_standardization`,
+    MSE on the linear output, batch 64), seed ``seed``, trained ``epochs`` (default ``s.boston_epochs``) epochs."""
     shift, scale = boston_standardization()
     return TrainConfig(arch="cl_mlp", dataset="boston", epochs=epochs or s.boston_epochs, batch_size=64, lr=s.lr,
                        loss="mse", output="linear", seed=seed,
@@ -56,15 +58,18 @@ def boston_networks(s: Settings, store: Store | None = None):
 
 
 def boston_inputs(n: int, seed: int) -> torch.Tensor:
+    """``n`` Boston test rows (a seeded subset), shape ``(n, 13)``."""
     return load("boston", "test").subset(n, seed=seed).x
 
 
 def random_network(widths, activation: str, seed: int):
+    """An untrained network of layer widths ``widths`` (the original init, seeded by ``seed``), in eval mode."""
     torch.manual_seed(seed)
     return build("cl_mlp", widths=list(widths), activation=activation).eval()
 
 
 def mnist_config(s: Settings, width: int) -> TrainConfig:
+    """Figure 2's MNIST sigmoid network 784-``width``-10 (MSE on the linear output, Adam 1e-3, batch 128)."""
     return TrainConfig(arch="cl_mlp", dataset="mnist", epochs=s.mnist_epochs, batch_size=128, lr=1e-3,
                        n_train=s.n_train, loss="mse", output="linear", seed=s.seed,
                        arch_kwargs={"widths": [784, width, 10], "activation": "sigmoid", "flatten": True})
@@ -86,12 +91,15 @@ def single_thread():
 
 
 def mlp_config(dataset: str, widths, s: Settings, seed: int, batch_size: int, **kw) -> TrainConfig:
+    """A sigmoid network of layer widths ``widths`` on ``dataset`` (flattened inputs, MSE on the linear output,
+    ``s.epochs``, ``s.lr``, ``s.n_train``); ``kw``: the regularizers and dropout of :class:`ftlib.training.TrainConfig`."""
     return TrainConfig(arch="cl_mlp", dataset=dataset, epochs=s.epochs, batch_size=batch_size, lr=s.lr,
                        n_train=s.n_train, loss="mse", output="linear", seed=seed,
                        arch_kwargs={"widths": [int(w) for w in widths], "activation": "sigmoid", "flatten": True}, **kw)
 
 
 def _onehot(y, k=10):
+    """One-hot targets of the labels ``y``: ``(B, k)``."""
     return torch.nn.functional.one_hot(y, k).float()
 
 
@@ -120,6 +128,8 @@ def crashing_metrics(net, x, y, p: float, layer: str, reps: int, seed: int) -> t
 
 
 def t2_config(s: Settings, p_train: float, rep: int) -> TrainConfig:
+    """Table 2's network 784-``hidden``-10 trained with unscaled dropout ``p_train`` on ``act1`` (repetition
+    ``rep``: seed ``s.seed + rep``, batch 100)."""
     return mlp_config("mnist", [784, *s.hidden, 10], s, s.seed + rep, 100, dropout=p_train, dropout_layer="act1")
 
 
@@ -144,6 +154,8 @@ def evaluate_network(net, s: Settings, data: dict, seed: int, b4: bool = False) 
 
 
 def eval_data(s: Settings) -> dict:
+    """The evaluation images of Table 2's networks: ``n_eval`` train and test images (``"train"``, ``"test"``:
+    (x, y)) and the first ``n_bound`` test images for the bounds (``"bound"``)."""
     tr = load("mnist", "train").subset(s.n_eval, seed=s.seed + 1)
     te = load("mnist", "test").subset(s.n_eval, seed=s.seed + 2)
     return {"train": (tr.x, tr.y), "test": (te.x, te.y), "bound": te.x[:s.n_bound]}

@@ -27,6 +27,7 @@ T2_QUANTITIES = {  # name → (column, True if larger means "more robust")
     "T1 Var Δ": ("t1_var", False), "P2 E Δ": ("p2_mean", False), "P2 Var Δ": ("p2_var", False),
     "T1 E Δ": ("t1_mean", False),
 }
+"""Table 2's quantities: name → (column of :func:`dropout_ranking`, True if larger means "more robust")."""
 PAPER_KEYS = {"Crashing, MAE": "crashing_mae", "Crashing, Accuracy": "crashing_acc", "Correct, MAE": "correct_mae",
               "Correct, Accuracy": "correct_acc", "T1 Var Δ": "t1_var", "P2 E Δ": "p2_mean", "P2 Var Δ": "p2_var",
               "T1 E Δ": "t1_mean"}
