@@ -311,6 +311,7 @@ def code_differences(code: dict[str, str], root: Path | None = None,
     checkout ``root``, default :func:`code_root`) whose content differs now, and those that no longer exist.
     An ``entries:`` digest (``reference.py`` in a code map) is compared with the ``section``'s own paper
     numbers now (:func:`ftlib.report.reference_digest`), read from the running ftlib."""
+    from . import sections
     from .report import reference_digest
 
     root = root or code_root()
@@ -321,7 +322,7 @@ def code_differences(code: dict[str, str], root: Path | None = None,
             missing.append(rel)
         elif digest.startswith("entries:"):
             try:
-                now = reference_digest(section) if section else None
+                now = reference_digest(sections.get(section).ids) if section else None
             except FtlibError:
                 now = None  # the section no longer exists: settings_differences says so
             if now != digest:

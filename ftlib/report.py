@@ -470,15 +470,16 @@ def machine() -> dict[str, Any]:
             "torch_threads": torch.get_num_threads()}
 
 
-def code_files(section_key: str) -> dict[str, str]:
+def code_files(section_key: str, ids: tuple[str, ...] = ()) -> dict[str, str]:
     """The code the numbers of a run of section ``section_key`` depend on, as ``{path relative to the checkout:
     sha256 of its content}``: every file of the code-salt parts of the cache entries this process created or
     loaded (:data:`ftlib.store.USED_CODE`), the section's notebook source, and every ftlib module the
-    notebook imports, transitively (its experiments modules, the statistics, the verdict rules of
-    ``claims.py`` and the paper's numbers of ``reference.py``; not the presentation modules, whose edits
-    change no number). Another section's experiments module is not in it, so restructuring one chapter does
-    not mark another's archive stale. The results archive compares the map with the files of a later
-    checkout to mark an archived result stale (:mod:`ftlib.archive`)."""
+    notebook imports, transitively (its experiments modules, the statistics; not the presentation modules,
+    whose edits change no number), and always ``claims.py``, whose declared rules decide every verdict row
+    through the report. ``reference.py`` counts by the section's own entries (``ids``, the section's checklist
+    ids; :func:`reference_digest`). Another section's experiments module is not in it, so restructuring one
+    chapter does not mark another's archive stale. The results archive compares the map with the files of a
+    later checkout to mark an archived result stale (:mod:`ftlib.archive`)."""
     from .store import sha256_file, used_code_files
 
     base = Path(__file__).resolve().parent.parent
@@ -488,8 +489,10 @@ def code_files(section_key: str) -> dict[str, str]:
         files[str(notebook.relative_to(base))] = sha256_file(notebook)
         for path in codemap.imported_files(notebook):
             files[str(path.relative_to(base))] = sha256_file(path)
+    claims = base / "ftlib" / "claims.py"  # every verdict row is decided by a declared claim's rule
+    files[str(claims.relative_to(base))] = sha256_file(claims)
     if REFERENCE_FILE in files:
-        files[REFERENCE_FILE] = reference_digest(section_key)
+        files[REFERENCE_FILE] = reference_digest(ids)
     return dict(sorted(files.items()))
 
 
@@ -497,18 +500,16 @@ REFERENCE_FILE = "ftlib/reference.py"
 """The paper's numbers: in a code map, only the section's own entries count (:func:`reference_digest`)."""
 
 
-def reference_digest(section_key: str) -> str:
-    """``"entries:<sha256>"`` of the :data:`ftlib.reference.REFERENCES` entries of the section's checklist
-    ids (id, paper, what, values): the part of ``reference.py`` a section's verdicts read. A code map stores
-    it for ``reference.py`` instead of the file's hash, so adding another chapter's paper numbers does not
-    mark this section's archive stale, while changing one of its own numbers does."""
+def reference_digest(ids: tuple[str, ...]) -> str:
+    """``"entries:<sha256>"`` of the :data:`ftlib.reference.REFERENCES` entries of a section's checklist
+    ``ids`` (id, paper, what, values): the part of ``reference.py`` a section's verdicts read. A code map
+    stores it for ``reference.py`` instead of the file's hash, so adding another chapter's paper numbers does
+    not mark this section's archive stale, while changing one of its own numbers does."""
     import dataclasses
     import hashlib
 
-    from . import reference, sections
     from .store import canonical_json
 
-    ids = sections.get(section_key).ids
     entries = {i: dataclasses.asdict(reference.REFERENCES[i]) for i in ids if i in reference.REFERENCES}
     return "entries:" + hashlib.sha256(canonical_json(entries).encode()).hexdigest()
 
@@ -724,7 +725,7 @@ class Report:
             "comparisons": [asdict(r) for r in self.rows],
             "figures": self.figures,
             "versions": versions(),
-            "code_files": code_files(self.section.key),
+            "code_files": code_files(self.section.key, self.section.ids),
             "machine": machine(),
             "git_commit": _git_commit(),
             "timings": {"wall_time_s": wall, **self.timings},

@@ -315,7 +315,7 @@ def test_code_map_holds_what_the_section_imports_and_not_other_chapters():
     so restructuring one chapter leaves another chapter's archive fresh."""
     from ftlib import report
 
-    files = report.code_files("continuous_limit/certification")
+    files = report.code_files("continuous_limit/certification", sections.get("continuous_limit/certification").ids)
     assert "notebooks/continuous_limit/certification.py" in files
     assert {"ftlib/claims.py", "ftlib/reference.py", "ftlib/stats.py"} <= set(files)
     experiments = [f for f in files if f.startswith("ftlib/experiments/")]
@@ -331,8 +331,9 @@ def test_a_code_map_holds_only_the_sections_own_paper_numbers(monkeypatch, tmp_p
     from ftlib import reference, report, sections
 
     key = "continuous_limit/certification"
-    code = {report.REFERENCE_FILE: report.reference_digest(key)}
-    assert report.code_files(key)[report.REFERENCE_FILE] == code[report.REFERENCE_FILE]
+    ids = sections.get(key).ids
+    code = {report.REFERENCE_FILE: report.reference_digest(ids)}
+    assert report.code_files(key, ids)[report.REFERENCE_FILE] == code[report.REFERENCE_FILE]
     (tmp_path / "ftlib").mkdir()
     (tmp_path / report.REFERENCE_FILE).write_text("# any content: the entries decide\n")
     assert archive.code_differences(code, tmp_path, key) == ([], [])

@@ -418,7 +418,7 @@ def test_cl_b_rules_meet_their_nulls():
     meaningful; b4 worse than b3 by the margin rarely reads at least as good. Alternatives pass."""
     from scipy import stats as st
 
-    from ftlib.experiments.continuous_limit import p_relative_error
+    from ftlib.experiments.continuous_limit.bounds import p_relative_error
 
     rng = np.random.default_rng(16)
     c1, c2 = claims.get("CL-B:b3_b4_meaningful"), claims.get("CL-B:b1_b2_not")
@@ -441,7 +441,7 @@ def test_cl_b_rules_meet_their_nulls():
     c = claims.get("CL-B:b4_not_worse")
     m, se = c.tolerance, 0.005
 
-    from ftlib.experiments.continuous_limit import b4_b3_se
+    from ftlib.experiments.continuous_limit.bounds import b4_b3_se
 
     def rate_ni(gap):  # b4's true error = b3's + gap in one panel, equal elsewhere; one shared truth error ε
         hits = 0
@@ -461,7 +461,7 @@ def test_cl_p2_slope_rule_meets_its_null():
     0.3 per layer passes (5 depths)."""
     import pandas as pd
 
-    from ftlib.experiments.continuous_limit import spectral_slope
+    from ftlib.experiments.continuous_limit.bounds import spectral_slope
 
     c = claims.get("CL-P2:grows_with_depth")
     rng = np.random.default_rng(17)
@@ -482,7 +482,7 @@ def test_cl_cont_slope_rules_meet_their_nulls():
     """CL-CONT: one network per quick width (50–400); log-log slopes with a noise of 0.1 in ln(quantity). A true
     slope at −1 + the tolerance (null) rarely matches −1; the true −1 passes when the noise allows it. The ‖W‖∞
     product with a true slope at the margin rarely reads flat; a flat one with noise 0.05 passes."""
-    from ftlib.experiments.continuous_limit_training import slope_fit
+    from ftlib.experiments.continuous_limit.continuity import slope_fit
 
     rng = np.random.default_rng(18)
     widths = np.array([50, 100, 200, 400])
@@ -505,7 +505,7 @@ def test_cl_cont_slope_rules_meet_their_nulls():
 def test_cl_alg_certificate_rule_meets_its_null():
     """CL-ALG's certificate: failures at exactly δ (null) rarely pass, at the quick size (1e5 checks) and at
     4 × it; a failure probability of δ/10 passes with 4 × the quick checks (the rule says quick cannot)."""
-    from ftlib.experiments.continuous_limit_training import p_certificate
+    from ftlib.experiments.continuous_limit.certification import p_certificate
 
     c = claims.get("CL-ALG:certificate")
     rng = np.random.default_rng(19)

@@ -15,7 +15,7 @@ from torch import nn
 
 from ftlib import sections, theory  # sections first: it discovers the experiment modules
 from ftlib.errors import DatasetCorruptError, DatasetNotFoundError
-from ftlib.experiments import continuous_limit_architectures as arch
+from ftlib.experiments.continuous_limit import architectures as arch
 from ftlib.models import mobilenet_v1 as mbv1
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -81,8 +81,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("continuous_limit/architectures", globals())
 
 # %%
-from ftlib import reference
-from ftlib.experiments import continuous_limit_architectures as arch
+from ftlib.experiments.continuous_limit import architectures as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -96,21 +95,15 @@ report.banner()
 # channels_last memory layout, one after the other.
 
 # %%
-results = arch.run(cfg)
-summary = arch.summary_table(results)
-summary.round(3)
+results = sec.run(cfg)
+sec.summary_table(results).round(3)
 
 # %% [markdown]
 # The fault-free top-5 classes of each network that ran. A correct conversion
 # puts cat classes (tabby, tiger cat, Egyptian cat) on top.
 
 # %%
-for name, r in results.items():
-    if "top5" in r:
-        print(arch.LABEL[name])
-        display(r["top5"].round(4))
-    else:
-        print(f"{arch.LABEL[name]}: not runnable here — {r['reason']}")
+sec.top5_table(results).round(4)
 
 # %% [markdown]
 # ## What the crashes do to the prediction
@@ -119,12 +112,7 @@ for name, r in results.items():
 # fault-free probability of each class and its mean change E Δ.
 
 # %%
-computed = {n: r for n, r in results.items() if "result" in r}
-for name, r in computed.items():
-    res = r["result"]
-    print(f"{arch.LABEL[name]}: the fault-free top-1 class stays on top in {100 * res.top1_kept:.1f} % of "
-          f"{res.draws} crashed draws")
-    display(arch.crashed_predictions(res, r["labels"]).round(4))
+sec.crashed_table(results).round(4)
 
 # %% [markdown]
 # If the fault-free class rarely survives, p = 0.01 at every layer is far too
@@ -141,15 +129,7 @@ for name, r in computed.items():
 # most probable classes.
 
 # %%
-for name, r in computed.items():
-    report.figure(arch.plot_per_layer(r["result"], arch.LABEL[name]), f"per_layer_{name}",
-                  f"{arch.LABEL[name]}: the first-order (b3) share of Var Δ (mean over the averaged classes) "
-                  "contributed by crashes in each layer, the input first. Early layers dominate b3.")
-    report.figure(arch.plot_per_class(r["result"], r["labels"]), f"per_class_{name}",
-                  f"{arch.LABEL[name]}: Var Δ per class, b3 against Monte Carlo, for the classes with the largest "
-                  "variance by either estimate; the dashed line is agreement. Points above it: b3 overestimates, "
-                  "points below: the crashed network moves probability to classes that first order misses.")
-    display(r["single_layer"].round(8))
+sec.layer_figures(report, results)
 
 # %% [markdown]
 # Theorem 1 is a first-order expansion in p. Its remainder is small only in
@@ -182,33 +162,7 @@ for name, r in computed.items():
 # network mostly stops seeing the cat.
 
 # %%
-paper = reference.get("CL-ARCH").values
-for name in ("vgg16", "vgg19", "mobilenet"):
-    r = results.get(name)
-    claim = f"ln Var Δ, {arch.LABEL[name]}, crashes at every layer, p = {cfg.p:g}"
-    if r is None:
-        continue
-    if "reason" in r:
-        report.not_runnable("CL-ARCH", claim, paper[name], r["reason"])
-        continue
-    res = r["result"]
-    lo, hi = res.ln_mc_ci
-    stand_in = (" Stand-in: Keras MobileNet v1 with α = 0.75 (the paper's is most likely α = 1.0), on "
-                "scikit-image's Chelsea." if name == "mobilenet" else "")
-    report.check("CL-ARCH:ln_var", paper[name], res.ln_mc, claim=claim + " (Monte Carlo)",
-                 note=f"95 % interval [{lo:.2f}, {hi:.2f}] from {res.draws} draws; mean over "
-                      f"{len(res.classes)} classes.{stand_in}", estimate=res.ln_mc, se=(hi - lo) / (2 * 1.96))
-    report.numeric("CL-ARCH", claim + " (b3, first order)", paper[name], res.ln_b3, 1.0, headline=False,
-                   note="Theorem 1 summed over layers; its remainder is large for the first layers (see the "
-                        f"single-layer checks).{stand_in}")
-if all(n in computed for n in ("vgg16", "vgg19", "mobilenet")):
-    ln = {n: computed[n]["result"].ln_mc for n in ("vgg16", "vgg19", "mobilenet")}
-    report.qualitative("CL-ARCH", "wider layers (VGG) have a smaller Var Δ than MobileNet",
-                       "VGG16, VGG19 ≪ MobileNet", ", ".join(f"{arch.LABEL[n]} {v:.1f}" for n, v in ln.items()),
-                       max(ln["vgg16"], ln["vgg19"]) < ln["mobilenet"], headline=True)
-else:
-    report.not_runnable("CL-ARCH", "wider layers (VGG) have a smaller Var Δ than MobileNet",
-                        "VGG16, VGG19 ≪ MobileNet", "needs the pretrained VGG16/VGG19 weights (see the rows above)")
+sec.compare(report, cfg, results)
 report.table()
 
 # %%

@@ -42,7 +42,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("continuous_limit/bounds", globals())
 
 # %%
-from ftlib.experiments import continuous_limit as cl
+from ftlib.experiments.continuous_limit import bounds as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -57,11 +57,11 @@ report.banner()
 # on $|E\Delta|$ and on the standard deviation of $\Delta$.
 
 # %%
-df = cl.bounds_comparison(cfg)
-df.pivot_table(index=["networks", "varying", "quantity"], columns="bound", values=["rank_loss", "rel_error"]).round(3)
+df = sec.bounds_comparison(cfg)
+sec.bounds_table(df).round(3)
 
 # %%
-fig = cl.plot_bounds(df)
+fig = sec.plot_bounds(df)
 report.figure(fig, "bounds", "Rank loss (left; dashed: 0.5 = no information) and median relative error "
               "(right, log scale; dashed: 100 %) of b1-b4 for |E Δ| (top) and std Δ (bottom); Boston-trained "
               "sigmoid and random ReLU networks, varying the input or the network (cf. supplement Figs 5, 6).")
@@ -72,14 +72,14 @@ report.figure(fig, "bounds", "Rank loss (left; dashed: 0.5 = no information) and
 # ReLU networks (width 20) with input crashes, by number of hidden layers.
 
 # %%
-depth = cl.spectral_vs_depth(cfg)
+depth = sec.spectral_vs_depth(cfg)
 depth
 
 # %% [markdown]
 # ## Verdict
 
 # %%
-cl.compare_bounds(report, df, depth)
+sec.compare(report, df, depth)
 report.table()
 
 # %%

@@ -78,8 +78,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("continuous_limit/certification", globals())
 
 # %%
-from ftlib import theory
-from ftlib.experiments import continuous_limit_training as clt
+from ftlib.experiments.continuous_limit import certification as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -93,14 +92,11 @@ report.banner()
 # and the Monte Carlo frequency of Δ ≥ ε for one copy (`mc_fail`) with the experimental Var Δ.
 
 # %%
-import torch
-
-result, x_cert, y_cert = clt.algorithm1(cfg)
-trace = result.trace
-trace.assign(psi=trace.psi.map(lambda v: "(" + ", ".join(f"{x:g}" for x in v) + ")"))
+result, x_cert, y_cert = sec.algorithm1(cfg)
+sec.trace_table(result.trace)
 
 # %%
-fig = clt.plot_trace(trace)
+fig = sec.plot_trace(result.trace)
 report.figure(fig, "trace", "Algorithm 1's iterations: experimental probability of a loss increase ≥ ε for one copy "
               "(dots, coloured by the stage that decided) and Var Δ, theory (b3) vs experiment (cf. supplement Fig 8).")
 
@@ -112,23 +108,12 @@ report.figure(fig, "trace", "Algorithm 1's iterations: experimental probability 
 # failure, the one-sided 95 % upper bound on the failure probability is ≈ 3/n.
 
 # %%
-cert = result.certificate
-cert_row = cert.as_dict()
-with torch.no_grad():
-    cert_row["test_accuracy_%"] = 100.0 * float((result.model(x_cert).argmax(1) == y_cert).double().mean())
-check = None
-if cert.feasible:
-    with clt.single_thread():
-        check = theory.check_certificate(result.model, x_cert, y_cert, cfg.p, cfg.eps, cert.R, layer="act1",
-                                         trials=cfg.trials, seed=cfg.seed + 1)
-    cert_row.update({f"check_{k}": v for k, v in check.items()})
-import pandas as pd
-
-pd.Series(cert_row, dtype=object)
+check, cert_row = sec.certificate_check(cfg, result, x_cert, y_cert)
+sec.certificate_table(cert_row)
 
 # %%
-samples = clt.error_samples(result.model, x_cert, y_cert, cfg)
-fig = clt.plot_errors(samples, cfg.eps)
+samples = sec.error_samples(result.model, x_cert, y_cert, cfg)
+fig = sec.plot_errors(samples, cfg.eps)
 report.figure(fig, "errors", "Distribution of the loss change Δ of one copy of the final network under crashes "
               "(all certificate images and crash draws), with the target ε (cf. supplement Fig 7).")
 
@@ -142,7 +127,7 @@ report.figure(fig, "errors", "Distribution of the loss change Δ of one copy of 
 # R = ⌈2 ln(1/δ)/ln 3⌉ depends on δ alone: a unit test (`tests/test_certify.py`), not a row.
 
 # %%
-clt.compare_certificate(report, cfg, cert, check, cert_row, trace)
+sec.compare(report, cfg, result, check, cert_row)
 report.table()
 
 # %%

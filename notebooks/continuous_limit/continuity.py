@@ -62,8 +62,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("continuous_limit/continuity", globals())
 
 # %%
-from ftlib.experiments import continuous_limit_training as clt
-from ftlib.reference import get as paper_ref
+from ftlib.experiments.continuous_limit import continuity as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -82,17 +81,14 @@ report.banner()
 # ≥ 200, trained with lr 10⁻² on unscaled prices, collapsed to predicting the mean).
 
 # %%
-cont, first_layer = clt.continuity_sweep(cfg)
-cont.drop(columns="train_seconds").round(5)
+cont, first_layer = sec.continuity_sweep(cfg)
+cont.drop(columns="train_seconds").round(sec.DIGITS)
 
 # %%
-if first_layer:
-    fig = clt.plot_weights(first_layer)
-    report.figure(fig, "weights", "First-layer weights of eight neighbouring neurons of the widest network, as 28×28 "
-                  "images: without (plain) and with (reg.) the continuity regularizer (cf. supplement Figs 2-3).")
+sec.weight_figure(report, first_layer)
 
 # %%
-fig = clt.plot_decay(cont)
+fig = sec.plot_decay(cont)
 report.figure(fig, "decay", "avg |D_i|, avg |H_ii|, avg |H_ij| and the product of ‖W_l‖∞ against the width N "
               "(log-log), without (squares, dashed) and with (dots) the continuity regularizer (cf. supplement Figs 2-4).")
 
@@ -100,7 +96,7 @@ report.figure(fig, "decay", "avg |D_i|, avg |H_ii|, avg |H_ij| and the product o
 # ## Fitted slopes against N
 
 # %%
-sl = clt.slopes(cont)
+sl = sec.slopes(cont)
 sl.round(3)
 
 # %% [markdown]
@@ -110,7 +106,7 @@ sl.round(3)
 # accuracies are detail rows; Boston is judged by the plain network's slope of avg |D_i|.
 
 # %%
-clt.compare_continuity(report, cfg, cont)
+sec.compare(report, cfg, cont)
 report.table()
 
 # %%

@@ -55,8 +55,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("continuous_limit/dropout_ranking", globals())
 
 # %%
-from ftlib.experiments import continuous_limit_training as clt
-from ftlib.reference import get as paper_ref
+from ftlib.experiments.continuous_limit import dropout_ranking as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -69,11 +68,11 @@ report.banner()
 # target; accuracies in %; `t1_*` = b3, `p2_*` = b1, `b4_var` = exact single-crash variance.
 
 # %%
-runs = clt.dropout_ranking(cfg)
+runs = sec.dropout_ranking(cfg)
 runs.groupby("p_train").mean(numeric_only=True).drop(columns="rep").round(4)
 
 # %%
-fig = clt.plot_dropout(runs)
+fig = sec.plot_dropout(runs)
 report.figure(fig, "dropout", "Accuracy of correct (green) and crashing (red) networks on train (dashed) and test "
               "(solid) images, and Var Δ by b3 and b4, against the training dropout (cf. supplement Fig 9). "
               "Error bars: standard deviation over repetitions.")
@@ -82,15 +81,7 @@ report.figure(fig, "dropout", "Accuracy of correct (green) and crashing (red) ne
 # ## Table 2: rank loss against $p_{train}$ (networks with $p_{train} \le 0.03$)
 
 # %%
-table = clt.rank_table(runs, 0.03)
-ref = paper_ref("CL-T2").values
-keys = {"Crashing, MAE": "crashing_mae", "Crashing, Accuracy": "crashing_acc", "Correct, MAE": "correct_mae",
-        "Correct, Accuracy": "correct_acc", "T1 Var Δ": "t1_var", "P2 E Δ": "p2_mean", "P2 Var Δ": "p2_var",
-        "T1 E Δ": "t1_mean"}
-for q, k in keys.items():
-    v = ref[k]
-    table.loc[q, "paper train"] = v[0] if isinstance(v, tuple) else float("nan")
-    table.loc[q, "paper test"] = v[1] if isinstance(v, tuple) else v
+table = sec.table2(runs)
 table.round(1)
 
 # %% [markdown]
@@ -104,29 +95,7 @@ table.round(1)
 # they do not decide the id's verdict.
 
 # %%
-for q, k in keys.items():
-    v = ref[k]
-    if isinstance(v, tuple):
-        report.numeric("CL-T2", f"rank loss, {q}, train (%)", v[0], table.loc[q, "train_rank_loss"], 15.0,
-                       headline=False)
-        report.numeric("CL-T2", f"rank loss, {q}, test (%)", v[1], table.loc[q, "test_rank_loss"], 15.0,
-                       headline=False)
-    else:
-        report.numeric("CL-T2", f"rank loss, {q} (%)", v, table.loc[q, "test_rank_loss"], 15.0, headline=False)
-for key, q in (("CL-T2:t1_var", "T1 Var Δ"), ("CL-T2:crashing_mae", "Crashing, MAE")):
-    v = ref[keys[q]]
-    report.check(key, v[1] if isinstance(v, tuple) else v, float(table.loc[q, "test_rank_loss"]),
-                 groups=clt.rank_groups(runs, q, "test", 0.03))
-t1v = table.loc["T1 Var Δ", "test_rank_loss"]
-others = {q: table.loc[q, "test_rank_loss"] for q in ("P2 E Δ", "P2 Var Δ", "T1 E Δ")}
-crash = table.loc["Crashing, MAE", "test_rank_loss"]
-report.qualitative("CL-T2", "T1 Var Δ orders the networks almost as well as the crashing experiment",
-                   "3.6 % vs 5.6 %", f"{t1v:.1f} % vs {crash:.1f} %", bool(t1v <= crash + 10.0), headline=False,
-                   rule="detail: point estimates within 10 points")
-report.qualitative("CL-T2", "T1 Var Δ orders better than the weight-norm style quantities (P2 E Δ, P2 Var Δ, T1 E Δ)",
-                   "3.6 % < 24.8 %, 31.7 %, 40.8 %",
-                   f"{t1v:.1f} % vs " + ", ".join(f"{v:.1f} %" for v in others.values()),
-                   bool(all(t1v < v for v in others.values())), headline=False, rule="detail: point estimates")
+sec.compare(report, table, runs)
 report.table()
 
 # %%

@@ -50,7 +50,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("continuous_limit/regularizers", globals())
 
 # %%
-from ftlib.experiments import continuous_limit_training as clt
+from ftlib.experiments.continuous_limit import regularizers as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -63,12 +63,11 @@ report.banner()
 # networks, and Var Δ by b3, mean over repetitions.
 
 # %%
-reg = clt.variance_regularizer(cfg)
-summary = reg.groupby(["method", "strength"])[["correct_acc_test", "crash_acc_test", "t1_var"]].agg(["mean", "std"])
-summary.round(4)
+reg = sec.variance_regularizer(cfg)
+sec.summary_table(reg).round(4)
 
 # %%
-fig = clt.plot_regularizer(reg)
+fig = sec.plot_regularizer(reg)
 report.figure(fig, "regularizer", "Test accuracy of the correct (green) and crashing (red) networks and Var Δ (b3, "
               "blue, right axis) against the strength of the Var Δ regularizer λ (left) and of dropout (right) "
               "(cf. supplement Fig 10). Error bars: standard deviation over repetitions.")
@@ -83,18 +82,7 @@ report.figure(fig, "regularizer", "Test accuracy of the correct (green) and cras
 # minimises that quantity, so it cannot fail.
 
 # %%
-m = reg.groupby(["method", "strength"]).mean(numeric_only=True)
-best_var = float(m.loc["Var Δ regularizer"].crash_acc_test.max())
-best_drop = float(m.loc["dropout"].crash_acc_test.max())
-base = float(m.loc[("Var Δ regularizer", min(cfg.lambdas))].crash_acc_test)
-v = m.loc["Var Δ regularizer"].t1_var
-diff, which = clt.resilience_difference(reg)
-report.check("CL-REG:similar", "similar resilience", f"best {best_var:.2f} % (Var Δ reg.) vs {best_drop:.2f} % "
-             f"(dropout); unregularized {base:.2f} %", note=which, diff=diff)
-report.qualitative("CL-REG", "the regularizer lowers Var Δ", "Var Δ decreases with λ",
-                   f"{v.iloc[0]:.3g} (λ = {v.index[0]:g}) → {v.iloc[-1]:.3g} (λ = {v.index[-1]:g})",
-                   bool(v.iloc[-1] < v.iloc[0]), headline=False,
-                   rule="detail: near-certain (training minimises the quantity measured)")
+sec.compare(report, cfg, reg)
 report.table()
 
 # %%

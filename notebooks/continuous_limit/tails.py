@@ -47,7 +47,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("continuous_limit/tails", globals())
 
 # %%
-from ftlib.experiments import continuous_limit as cl
+from ftlib.experiments.continuous_limit import tails as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -63,7 +63,7 @@ report.banner()
 # binomial Chernoff bound), shown because a small $q$ makes the bound trivial.
 
 # %%
-kl = cl.kl_table(cfg)
+kl = sec.kl_table(cfg)
 kl
 
 # %% [markdown]
@@ -73,34 +73,16 @@ kl
 # samples of $\Delta$.
 
 # %%
-mc, b3 = cl.tail_samples(cfg)
-cheb = cl.chebyshev_table(mc, b3)
+mc, b3 = sec.tail_samples(cfg)
+cheb = sec.chebyshev_table(mc, b3)
 cheb
 
 # %%
-med = cl.median_table(mc, cfg)
+med = sec.median_table(mc, cfg)
 med
 
 # %%
-import matplotlib.pyplot as plt
-
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-ax = axes[0]
-ax.semilogy(cheb.t_in_sd, cheb.chebyshev_b3, "o-", label="Chebyshev, b3 moments")
-ax.semilogy(cheb.t_in_sd, cheb.chebyshev_mc, "x--", label="Chebyshev, MC moments")
-ax.semilogy(cheb.t_in_sd, cheb.empirical.clip(lower=1e-6), "s", label="empirical P{Δ ≥ ε}")
-ax.set_xlabel("(ε − E Δ) / std Δ")
-ax.set_ylabel("probability")
-ax.legend(fontsize=7)
-ax = axes[1]
-ax.semilogy(med.R, med.median_fail.clip(lower=1e-6), "o-", label="median of R copies")
-ax.semilogy(med.R, med.mean_fail.clip(lower=1e-6), "s-", label="mean of R copies")
-ax.semilogy(med.R, med.binomial_bound, "k--", label="binomial bound")
-ax.semilogy(med.R, med.chernoff_bound, "k:", label="(4δ(1−δ))^{R/2}")
-ax.set_xlabel("copies R")
-ax.set_ylabel("P{|aggregate Δ| ≥ ε}")
-ax.legend(fontsize=7)
-fig.tight_layout()
+fig = sec.plot_tails(cheb, med)
 report.figure(fig, "tails", "Left: Proposition 5's Chebyshev bound (with Theorem 1's and with Monte Carlo's "
               "moments) against the empirical tail of Δ; right: failure probability of the median and of the mean "
               "of R independent copies (values below 1e-6 are zero in our samples).")
@@ -118,35 +100,7 @@ report.figure(fig, "tails", "Left: Proposition 5's Chebyshev bound (with Theorem
 # (declared in `ftlib.claims`), and the comparisons are shown as detail rows.
 
 # %%
-import numpy as np
-
-report.check("CL-P3:kl", "computed", f"{len(kl)} values of α")
-report.qualitative("CL-P3", "the KL bound is above the empirical frequency for every α",
-                   "bound ≥ empirical", "; ".join(f"α={r.alpha:g}: {r.bound:.3g} ≥ {r.empirical:.3g}"
-                                                  for r in kl.itertuples()),
-                   bool((kl.bound >= kl.empirical).all()), headline=False,
-                   rule="detail: a Chernoff bound holds for any weights (checks the code)",
-                   note=f"q = {kl.q.iloc[0]:.3f}, n = {kl.n.iloc[0]}")
-report.check("CL-P5:chebyshev", "computed", f"{len(cheb)} thresholds")
-report.qualitative("CL-P5", "Chebyshev with Theorem 1's moments is above the empirical tail",
-                   "bound ≥ empirical", "; ".join(f"{r.t_in_sd:g} sd: {r.chebyshev_b3:.3g} ≥ {r.empirical:.3g}"
-                                                  for r in cheb.itertuples()),
-                   bool((cheb.chebyshev_b3 >= cheb.empirical).all()), headline=False,
-                   rule="detail: true of any network (Chebyshev's inequality), shown, not counted")
-ok = med[med.median_fail > 0]
-decay = float(np.polyfit(ok.R, np.log(ok.median_fail), 1)[0]) if len(ok) >= 2 else float("nan")
-report.check("CL-MT:median", "computed", f"R up to {med.R.iloc[-1]}")
-report.qualitative("CL-MT", "the median of R copies fails with exponentially decaying probability, within the "
-                   "binomial bound", "δ·exp(−R)-style decay",
-                   f"δ₁ = {med.delta1.iloc[0]:.2f}; R = {med.R.iloc[-1]}: {med.median_fail.iloc[-1]:.2g} "
-                   f"(bound {med.binomial_bound.iloc[-1]:.2g}); fitted log-rate {decay:.2f} per copy",
-                   bool(decay < 0 and (med.median_fail <= med.binomial_bound + 3 / np.sqrt(4 * cfg.draws)).all()),
-                   headline=False, rule="detail: order statistics of resamples (true of any network)")
-report.qualitative("CL-MT", "median aggregation needs no more copies than mean aggregation",
-                   "median better than mean", f"at R = {med.R.iloc[-1]}: median {med.median_fail.iloc[-1]:.2g}, "
-                   f"mean {med.mean_fail.iloc[-1]:.2g}",
-                   bool(med.median_fail.iloc[-1] <= med.mean_fail.iloc[-1]), headline=False,
-                   rule="detail: point estimate at the largest R")
+sec.compare(report, cfg, kl, cheb, med)
 report.table()
 
 # %%

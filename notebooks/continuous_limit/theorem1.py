@@ -42,9 +42,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("continuous_limit/theorem1", globals())
 
 # %%
-import numpy as np
-
-from ftlib.experiments import continuous_limit as cl
+from ftlib.experiments.continuous_limit import theorem1 as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -59,23 +57,11 @@ report.banner()
 # i.e. the noise floor below which no estimate can be judged.
 
 # %%
-t1 = cl.theorem1_table(cfg)
+t1 = sec.theorem1_table(cfg)
 t1.round(4)
 
 # %%
-import matplotlib.pyplot as plt
-
-fig, ax = plt.subplots(figsize=(5.5, 3.2))
-xs = np.arange(len(t1))
-for j, (col, label) in enumerate([("b3_var_relerr", "b3 Var"), ("b4_var_relerr", "b4 Var"),
-                                  ("b3_mean_relerr", "b3 mean"), ("b4_mean_relerr", "b4 mean")]):
-    ax.bar(xs + 0.2 * (j - 1.5), t1[col], width=0.2, label=label)
-ax.plot(xs, t1.mc_var_ci_rel, "k_", ms=18, label="MC noise (Var)")
-ax.set_xticks(xs, t1.widths, fontsize=7)
-ax.set_yscale("log")
-ax.set_ylabel("median relative error")
-ax.legend(fontsize=7, ncol=2)
-fig.tight_layout()
+fig = sec.plot_relative_error(t1)
 report.figure(fig, "t1_relative_error", "Median relative error of the b3 and b4 estimates of E Δ and Var Δ "
               "against Monte Carlo, per random sigmoid network (layer widths on the axis); black: Monte Carlo's "
               "own 95 % half-width for Var Δ.")
@@ -89,16 +75,11 @@ report.figure(fig, "t1_relative_error", "Median relative error of the b3 and b4 
 # number explained by Monte Carlo noise alone (one standard error).
 
 # %%
-sup = cl.superposition(cfg)
+sup = sec.superposition(cfg)
 sup.describe().round(4)
 
 # %%
-fig, ax = plt.subplots(figsize=(5, 3))
-ax.hist([100 * sup.mean_relerr, 100 * sup.var_relerr], bins=12, label=["mean", "variance"])
-ax.set_xlabel("relative error of superposition (%)")
-ax.set_ylabel("subset pairs")
-ax.legend(fontsize=7)
-fig.tight_layout()
+fig = sec.plot_superposition(sup)
 report.figure(fig, "superposition", "Distribution of the relative error of predicting the crash error of a "
               "union of layers by the sum of the errors of its parts (cf. supplement Fig 11).")
 
@@ -117,23 +98,7 @@ report.figure(fig, "superposition", "Distribution of the relative error of predi
 # error shrinks with the width are detail rows (point estimates).
 
 # %%
-widest = t1.iloc[-1]
-report.check("CL-T1:b3_var", 0.0, float(widest.b3_var_relerr),
-             note=f"{widest.widths}; MC noise (95 % half-width) {100 * widest.mc_var_ci_rel:.1f} %",
-             estimate=float(widest.b3_var_relerr), se=float(widest.mc_var_ci_rel) / 1.96)
-report.qualitative("CL-T1", "b3's Var Δ error shrinks from the smallest to the widest network",
-                   "T1 remainder O(r³), r = p + 1/n", f"{100 * t1.b3_var_relerr.iloc[0]:.1f} % → "
-                   f"{100 * widest.b3_var_relerr:.1f} %", bool(widest.b3_var_relerr < t1.b3_var_relerr.iloc[0]),
-                   headline=False, rule="detail: point estimates")
-report.qualitative("CL-T1", "b4 (exact single crashes) is at least as accurate as b3 for E Δ",
-                   "b4 ≥ b3", "; ".join(f"{r.widths}: {100 * r.b4_mean_relerr:.1f} vs {100 * r.b3_mean_relerr:.1f} %"
-                                        for r in t1.itertuples()),
-                   bool((t1.b4_mean_relerr <= t1.b3_mean_relerr * 1.05).all()), headline=False,
-                   rule="detail: point estimates without the Monte Carlo noise")
-for q, col, noise in (("mean", "mean_relerr", "mc_mean_noise"), ("variance", "var_relerr", "mc_var_noise")):
-    report.check(f"CL-SUP:{q}", 0.0, float(sup[col].median()),
-                 note=f"median over {len(sup)} layer pairs; MC noise (s.e.) {100 * sup[noise].median():.1f} %",
-                 estimate=float(sup[col].median()), se=float(sup[noise].median()))
+sec.compare(report, t1, sup)
 report.table()
 
 # %%

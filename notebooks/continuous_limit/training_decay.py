@@ -36,7 +36,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("continuous_limit/training_decay", globals())
 
 # %%
-from ftlib.experiments import continuous_limit as cl
+from ftlib.experiments.continuous_limit import training_decay as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -51,11 +51,11 @@ report.banner()
 # first $e$ epochs of a longer one (deterministic epochs), so the rows are one trajectory.
 
 # %%
-dec = cl.training_decay(cfg)
+dec = sec.training_decay(cfg)
 dec.round(4)
 
 # %%
-fig = cl.plot_decay(dec)
+fig = sec.plot_decay(dec)
 report.figure(fig, "decay", "Training loss (left axis) and the mean loss increase under crashes (right axis): "
               "experiment (dots, 95 % CI), b3, b4 and Additional Proposition 9 (cf. supplement Fig 12).")
 
@@ -78,21 +78,7 @@ report.figure(fig, "decay", "Training loss (left axis) and the mean loss increas
 # interval, so a noisier run passed more easily.)
 
 # %%
-import numpy as np
-from scipy import stats
-
-rel_se = (dec.mc_ci / 1.96 / dec.mc.abs()).to_numpy()
-for b in ("b4", "b3"):
-    ratio = (dec[b] / dec.mc).to_numpy()
-    report.check(f"CL-AP9:{b}_matches", 1.0, f"max |{b} − MC| / |MC| = {float(np.abs(ratio - 1).max()):.2f}",
-                 estimate=ratio, se=rel_se, summary=f"{b} / MC per epoch")
-d = float(abs(dec.mc.iloc[0]) - abs(dec.mc.iloc[-1]))
-se = float(np.hypot(dec.mc_ci.iloc[0], dec.mc_ci.iloc[-1]) / 1.96)
-report.check("CL-AP9:decays", "decays",
-             f"{dec.mc.iloc[0]:.3g} (epoch {dec.epoch.iloc[0]}) → {dec.mc.iloc[-1]:.3g} (epoch {dec.epoch.iloc[-1]}); "
-             f"gradient norm {dec.grad_norm.iloc[0]:.3g} → {dec.grad_norm.iloc[-1]:.3g}",
-             p_value=float(stats.norm.sf(d / se)) if se > 0 else float(d <= 0),
-             summary=f"|E Δ| fell by {d:.3g} ± {se:.2g} (Monte Carlo s.e.)")
+sec.compare(report, dec)
 report.table()
 
 # %%

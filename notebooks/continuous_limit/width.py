@@ -42,8 +42,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("continuous_limit/width", globals())
 
 # %%
-from ftlib import reference, theory
-from ftlib.experiments import continuous_limit as cl
+from ftlib.experiments.continuous_limit import width as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -59,11 +58,11 @@ report.banner()
 # continuous limit it would fall as $1/n$.
 
 # %%
-w = cl.width_sweep(cfg)
-w.round(5)
+w = sec.width_sweep(cfg)
+w.round(sec.DIGITS)
 
 # %%
-fig = cl.plot_width(w)
+fig = sec.plot_width(w)
 report.figure(fig, "variance_vs_width", "Var Δ of the output under crashes of the hidden layer (p as in the "
               "settings) against the hidden width n of MNIST-trained 784-n-10 sigmoid networks, log-log; "
               "grey: the paper's slope −1.")
@@ -83,21 +82,7 @@ report.figure(fig, "variance_vs_width", "Var Δ of the output under crashes of t
 # That Var Δ halves from the narrowest to the widest network is a detail row.
 
 # %%
-import numpy as np
-from scipy import stats
-
-slope_b3 = theory.loglog_slope(w.width, w.var_b3)
-slope_mc = theory.loglog_slope(w.width, w.var_mc)
-slope_w = theory.loglog_slope(w.width, w.out_weight_l1)
-paper_slope = reference.get("CL-F2").values["loglog_slope"]
-fit = stats.linregress(np.log(w.width.to_numpy(float)), np.log(w.var_b3.to_numpy(float)))
-report.check("CL-F2:slope", paper_slope, slope_b3, claim="log-log slope of Var Δ (b3) against n",
-             note=f"Monte Carlo slope {slope_mc:.2f}; outgoing-weight slope {slope_w:.2f}; no continuity "
-                  "or variance regularizer (the paper's Fig 2 uses both)",
-             estimate=slope_b3, se=float(fit.stderr) if len(w) > 2 else float("nan"), df=max(len(w) - 2, 1))
-report.qualitative("CL-F2", "Var Δ at the widest network is at most half its value at the narrowest", "yes (as 1/n)",
-                   f"{w.var_b3.iloc[0]:.3g} at n={w.width.iloc[0]} → {w.var_b3.iloc[-1]:.3g} at n={w.width.iloc[-1]}",
-                   bool(w.var_b3.iloc[-1] <= 0.5 * w.var_b3.iloc[0]), headline=False, rule="detail: point estimates")
+sec.compare(report, w)
 report.table()
 
 # %%

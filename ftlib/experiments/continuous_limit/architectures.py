@@ -1,4 +1,6 @@
-"""continuous_limit, supplement Table 2 (CL-ARCH): Var Δ of pretrained ImageNet networks with crashes at every layer.
+"""continuous_limit, supplement Table 2 (notebook ``continuous_limit/architectures``).
+
+CL-ARCH: Var Δ of pretrained ImageNet networks with crashes at every layer.
 
 The paper: "Comparing different architectures on a single image with p = 0.01
 (VGG16, VGG19, MobileNet) shows (and ConvNetTest-ft.ipynb) that the bigger the
@@ -23,6 +25,9 @@ summed over the crashing layers by Additional Proposition 7) and Monte Carlo
 ImageNet weights (never replaced by random ones); MobileNet is the Keras
 MobileNet v1 with α = 0.75 from the shared data folder (:mod:`ftlib.models.mobilenet_v1`),
 a stand-in for the α = 1.0 network the paper most likely used.
+
+The notebook calls :func:`run`, :func:`summary_table`, :func:`top5_table`, :func:`crashed_table`,
+:func:`layer_figures` and :func:`compare`.
 """
 
 from __future__ import annotations
@@ -40,12 +45,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import config, theory
-from ..errors import DatasetCorruptError, DatasetNotFoundError, ParameterError
-from ..faults import t_quantile
-from ..models import mobilenet_v1 as mbv1
-from ..params import Param, Settings
-from ..params import Section
+from ... import config, theory
+from ...errors import DatasetCorruptError, DatasetNotFoundError, ParameterError
+from ...faults import t_quantile
+from ...models import mobilenet_v1 as mbv1
+from ...params import Param, Section, Settings
 
 MODELS = ("vgg16", "vgg19", "mobilenet")
 """The networks of supplement Table 2, in its order."""
@@ -310,6 +314,7 @@ def single_layer_check(model: nn.Module, x: torch.Tensor, p: float, layers: list
 
 
 def check_models(models: list[str]) -> list[str]:
+    """``models`` without repeats, each checked to be one of :data:`MODELS` (a ParameterError otherwise)."""
     bad = [m for m in models if m not in MODELS]
     if bad or not models:
         raise ParameterError(f"parameter 'models': expected a non-empty list drawn from {list(MODELS)}, got {models!r}")
@@ -418,32 +423,119 @@ def plot_per_class(res: CrashVariance, labels: list[str] | None = None, top: int
     return fig
 
 
+# ----------------------------------------------------------------------------- the notebook's tables, figures and verdicts
+
+
+def top5_table(results: dict[str, dict]) -> pd.DataFrame:
+    """The fault-free top-5 classes of every network of :func:`run` (``network`` column; one row saying why
+    for a network that is not runnable here)."""
+    parts = []
+    for name, r in results.items():
+        if "top5" in r:
+            parts.append(r["top5"].assign(network=LABEL[name]))
+        else:
+            parts.append(pd.DataFrame([{"class": f"not runnable here — {r['reason']}", "network": LABEL[name]}]))
+    return pd.concat(parts, ignore_index=True).set_index(["network", "rank"]) if parts else pd.DataFrame()
+
+
+def computed(results: dict[str, dict]) -> dict[str, dict]:
+    """The networks of :func:`run` that ran here."""
+    return {n: r for n, r in results.items() if "result" in r}
+
+
+def crashed_table(results: dict[str, dict]) -> pd.DataFrame:
+    """:func:`crashed_predictions` of every network that ran, with ``top1_kept_%``: how often (% of the
+    Monte Carlo draws) the fault-free top-1 class stays on top of the crashed network's output."""
+    parts = [crashed_predictions(r["result"], r["labels"]).assign(network=LABEL[name],
+                                                                   **{"top1_kept_%": 100 * r["result"].top1_kept},
+                                                                   draws=r["result"].draws)
+             for name, r in computed(results).items()]
+    return pd.concat(parts, ignore_index=True).set_index(["network", "class"]) if parts else pd.DataFrame()
+
+
+def layer_figures(report, results: dict[str, dict]) -> pd.DataFrame:
+    """For every network that ran: its per-layer (:func:`plot_per_layer`) and per-class (:func:`plot_per_class`)
+    figures on ``report``; returns the single-layer checks of all of them (``network`` column)."""
+    parts = []
+    for name, r in computed(results).items():
+        report.figure(plot_per_layer(r["result"], LABEL[name]), f"per_layer_{name}",
+                      f"{LABEL[name]}: the first-order (b3) share of Var Δ (mean over the averaged classes) "
+                      "contributed by crashes in each layer, the input first. Early layers dominate b3.")
+        report.figure(plot_per_class(r["result"], r["labels"]), f"per_class_{name}",
+                      f"{LABEL[name]}: Var Δ per class, b3 against Monte Carlo, for the classes with the largest "
+                      "variance by either estimate; the dashed line is agreement. Points above it: b3 overestimates, "
+                      "points below: the crashed network moves probability to classes that first order misses.")
+        parts.append(r["single_layer"].assign(network=LABEL[name]))
+    return pd.concat(parts, ignore_index=True).set_index(["network", "layer"]) if parts else pd.DataFrame()
+
+
+TOLERANCE_LN = 1.0
+"""Tolerance of the b3 detail row in ln Var Δ (a factor e; the Monte Carlo row's is declared in
+:mod:`ftlib.claims`, ``CL-ARCH:ln_var``)."""
+
+
+def compare(report, s: Settings, results: dict[str, dict]) -> None:
+    """CL-ARCH: per network of :data:`MODELS` that was asked for, ln Var Δ against the paper's
+    (:mod:`ftlib.reference`): the Monte Carlo value by the declared rule ``CL-ARCH:ln_var`` (an equivalence
+    test with the Monte Carlo standard error from its 95 % interval), b3 as a detail row within
+    :data:`TOLERANCE_LN`; a not-runnable row for a network whose weights are missing. The headline claim
+    (VGG16, VGG19 ≪ MobileNet) needs all three networks, else it is not runnable."""
+    from ... import reference
+
+    paper = reference.get("CL-ARCH").values
+    for name in MODELS:
+        r = results.get(name)
+        claim = f"ln Var Δ, {LABEL[name]}, crashes at every layer, p = {s.p:g}"
+        if r is None:
+            continue
+        if "reason" in r:
+            report.not_runnable("CL-ARCH", claim, paper[name], r["reason"])
+            continue
+        res = r["result"]
+        lo, hi = res.ln_mc_ci
+        stand_in = (" Stand-in: Keras MobileNet v1 with α = 0.75 (the paper's is most likely α = 1.0), on "
+                    "scikit-image's Chelsea." if name == "mobilenet" else "")
+        report.check("CL-ARCH:ln_var", paper[name], res.ln_mc, claim=claim + " (Monte Carlo)",
+                     note=f"95 % interval [{lo:.2f}, {hi:.2f}] from {res.draws} draws; mean over "
+                          f"{len(res.classes)} classes.{stand_in}", estimate=res.ln_mc, se=(hi - lo) / (2 * 1.96))
+        report.numeric("CL-ARCH", claim + " (b3, first order)", paper[name], res.ln_b3, TOLERANCE_LN, headline=False,
+                       note="Theorem 1 summed over layers; its remainder is large for the first layers (see the "
+                            f"single-layer checks).{stand_in}")
+    ran = computed(results)
+    if all(n in ran for n in MODELS):
+        ln = {n: ran[n]["result"].ln_mc for n in MODELS}
+        report.qualitative("CL-ARCH", "wider layers (VGG) have a smaller Var Δ than MobileNet",
+                           "VGG16, VGG19 ≪ MobileNet", ", ".join(f"{LABEL[n]} {v:.1f}" for n, v in ln.items()),
+                           max(ln["vgg16"], ln["vgg19"]) < ln["mobilenet"], headline=True)
+    else:
+        report.not_runnable("CL-ARCH", "wider layers (VGG) have a smaller Var Δ than MobileNet",
+                            "VGG16, VGG19 ≪ MobileNet", "needs the pretrained VGG16/VGG19 weights (see the rows above)")
+
+
 # ----------------------------------------------------------------------------- section
 
-SECTIONS = [
-    Section(
-        key="continuous_limit/architectures",
-        title="continuous_limit, supplement Table 2: Var Δ of VGG16, VGG19 and MobileNet with crashes at every layer",
-        ids=("CL-ARCH",),
-        params=(
-            Param("p", float, "crash probability of every layer (input and every activation)", low=1e-6, high=0.5),
-            Param("draws", int, "Monte Carlo crash sets", low=2, high=10_000_000),
-            Param("check_draws", int, "Monte Carlo crash sets per single-layer check", low=2, high=10_000_000),
-            Param("classes", int, "output classes averaged over, the most probable first (0 = all 1000)",
-                  low=0, high=1000),
-            Param("max_rows", int, "crash sets pushed through the network at once", low=1, high=4096),
-            Param("resize", str, "PIL filter resizing the photo to 224 x 224 for MobileNet",
-                  choices=("nearest", "bilinear", "bicubic")),
-            Param("models", list, "networks: any of vgg16, vgg19, mobilenet", item=str,
-                  choices=("vgg16", "vgg19", "mobilenet")),
-        ),
-        profiles={
-            "smoke": dict(p=0.01, draws=16, check_draws=8, classes=5, max_rows=8, resize="nearest",
-                          models=["vgg16", "vgg19", "mobilenet"]),
-            "quick": dict(p=0.01, draws=800, check_draws=100, classes=0, max_rows=16, resize="nearest",
-                          models=["vgg16", "vgg19", "mobilenet"]),
-            "paper": dict(p=0.01, draws=20_000, check_draws=5000, classes=0, max_rows=32, resize="nearest",
-                          models=["vgg16", "vgg19", "mobilenet"]),
-        },
+SECTION = Section(
+    key="continuous_limit/architectures",
+    title="continuous_limit, supplement Table 2: Var Δ of VGG16, VGG19 and MobileNet with crashes at every layer",
+    ids=("CL-ARCH",),
+    params=(
+        Param("p", float, "crash probability of every layer (input and every activation)", low=1e-6, high=0.5),
+        Param("draws", int, "Monte Carlo crash sets", low=2, high=10_000_000),
+        Param("check_draws", int, "Monte Carlo crash sets per single-layer check", low=2, high=10_000_000),
+        Param("classes", int, "output classes averaged over, the most probable first (0 = all 1000)",
+              low=0, high=1000),
+        Param("max_rows", int, "crash sets pushed through the network at once", low=1, high=4096),
+        Param("resize", str, "PIL filter resizing the photo to 224 x 224 for MobileNet",
+              choices=("nearest", "bilinear", "bicubic")),
+        Param("models", list, "networks: any of vgg16, vgg19, mobilenet", item=str,
+              choices=("vgg16", "vgg19", "mobilenet")),
     ),
-]
+    profiles={
+        "smoke": dict(p=0.01, draws=16, check_draws=8, classes=5, max_rows=8, resize="nearest",
+                      models=["vgg16", "vgg19", "mobilenet"]),
+        "quick": dict(p=0.01, draws=800, check_draws=100, classes=0, max_rows=16, resize="nearest",
+                      models=["vgg16", "vgg19", "mobilenet"]),
+        "paper": dict(p=0.01, draws=20_000, check_draws=5000, classes=0, max_rows=32, resize="nearest",
+                      models=["vgg16", "vgg19", "mobilenet"]),
+    },
+)
