@@ -122,7 +122,7 @@ def test_encoding_is_deterministic_per_seed():
 
 
 class _Rows:
-    """Collects what compare_accuracy reports (duck-types ftlib.report.Report)."""
+    """Collects what accuracy.compare reports (duck-types ftlib.report.Report)."""
 
     def __init__(self):
         self.rows = []
@@ -147,16 +147,16 @@ def _tables(gain: float, noise: float):
     import numpy as np
     import pandas as pd
 
-    from ftlib.experiments import snn_patterns as snnp
+    from ftlib.experiments.snn_patterns import accuracy as sec
 
     rng = np.random.default_rng(0)
     clean = pd.DataFrame([{"fault": "—", "model": "baseline", "accuracy": 0.95}] + [
-        {"fault": k, "model": m, "accuracy": 0.95} for k in ("HSF", "NASF") for m in snnp.MODEL_LABELS[1:]])
+        {"fault": k, "model": m, "accuracy": 0.95} for k in ("HSF", "NASF") for m in sec.MODEL_LABELS[1:]])
     rows = []
     for kind, ratios in (("HSF", (0.2, 0.5)), ("NASF", (0.03, 0.15))):
         for r in ratios:
             base = rng.normal(0.7, 0.05, 8)  # per-instance difficulty, shared by every model
-            for i, m in enumerate(snnp.MODEL_LABELS):
+            for i, m in enumerate(sec.MODEL_LABELS):
                 shift = {"baseline": 0.0, "previous": 0.02}.get(m.split()[0], 0.02 + gain)
                 acc = base + shift + rng.normal(0, noise, 8)
                 rows += [{"fault": kind, "ratio": r, "model": m, "instance": j, "accuracy": a}
@@ -166,11 +166,11 @@ def _tables(gain: float, noise: float):
 
 def test_proposed_beats_previous_needs_a_significant_paired_difference():
     """The Table 4 claim holds for a clear gain over the same fault instances, not for a gain within noise."""
-    from ftlib.experiments import snn_patterns as snnp
+    from ftlib.experiments.snn_patterns import accuracy as sec
 
     def claim(gain, noise):
         rep = _Rows()
-        snnp.compare_accuracy(rep, *_tables(gain, noise))
+        sec.compare(rep, *_tables(gain, noise))
         return [h for i, c, h in rep.rows if "proposed beats previous" in c]
 
     assert claim(0.05, 0.002) == [True, True]
@@ -180,14 +180,15 @@ def test_proposed_beats_previous_needs_a_significant_paired_difference():
 def test_fig3_claims_are_paired_tests_that_can_fail():
     """SNN-F3: a gap that grows clearly over the same instances passes; the same gap at both ratios does
     not (the old rule gaps[-1] > gaps[0] passed noise half the time); the sign test counts instances."""
-    from ftlib.experiments import snn_patterns as snnp
+    from ftlib.experiments.snn_patterns import accuracy as sec
+    from ftlib.experiments.snn_patterns._config import sign_test_p
 
     rep = _Rows()
-    snnp.compare_accuracy(rep, *_tables(0.05, 0.002))
+    sec.compare(rep, *_tables(0.05, 0.002))
     grows = [h for i, c, h in rep.rows if "gap grows" in c]
     most = [h for i, c, h in rep.rows if "most fault instances" in c]
     assert grows == [False, False]  # _tables adds the same gain at every ratio: no growth
     assert most == [True, True]  # 8 of 8 instances (one-sided sign p = 0.004)
-    d = snnp.claim_data(_tables(0.05, 0.002)[1], "NASF")
+    d = sec.claim_data(_tables(0.05, 0.002)[1], "NASF")
     assert d["proposed_beats"].shape == (2, 8) and d["gap_grows"].shape == (8,)
-    assert snnp.sign_test_p(8, 0) == pytest.approx(0.5 ** 8) and snnp.sign_test_p(0, 0) == 1.0
+    assert sign_test_p(8, 0) == pytest.approx(0.5 ** 8) and sign_test_p(0, 0) == 1.0

@@ -6,9 +6,9 @@ as ``SECTION``, holding its computations (tidy tables from resolved settings,
 trained or loaded from the cache), its ``plot_*`` functions and one
 ``compare(report, ...)`` with its verdict rules. Configuration shared by the
 sections of one paper lives in ``<paper>/_config.py``; helpers shared by several
-papers in :mod:`ftlib.experiments.common`. The chapters not yet split per
-section (``continuous_limit``, ``snn_patterns``) keep one module per paper with a
-``SECTIONS`` list.
+papers in :mod:`ftlib.experiments.common`. The chapter not yet split per
+section (``continuous_limit``) keeps one module per paper with a ``SECTIONS``
+list.
 
 The registry (:func:`registry`, :func:`get`, :func:`resolve`) discovers the
 sections by importing every module of this package the first time it is asked,
