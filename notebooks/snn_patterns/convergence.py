@@ -67,8 +67,8 @@ report.banner()
 
 # %% [markdown]
 # ## Our Tables 5-8
-# One table per (fault model, FIR): the previous and proposed models are the
-# ones of the accuracy section (cache); the "w/o generation" model is trained
+# One block of rows per (fault model, FIR), one row per fault ratio: the
+# previous and proposed models are the ones of the accuracy section (cache); the "w/o generation" model is trained
 # here, and its accuracy is measured after every epoch.
 
 # %%
