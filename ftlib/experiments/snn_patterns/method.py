@@ -196,9 +196,9 @@ def pattern_summary(demo: dict) -> str:
 # --- verdicts ---------------------------------------------------------------------------------------------
 
 def compare(report, s, demo: dict) -> None:
-    """SNN-T1/T2 (:func:`_compare_settings`: whether this run used the paper's settings, a detail row) and
-    SNN-A1 (:func:`_compare_algorithm`: the generated patterns separate the faulty from the fault-free model
-    more often than their sources; Algorithm 1 implemented)."""
+    """SNN-T1/T2 (whether this run used the paper's settings, a detail row; the settings table implemented) and
+    SNN-A1 (the generated patterns of :func:`gen_demo` separate the faulty from the fault-free model more
+    often than their sources, a detail row; Algorithm 1 implemented)."""
     _compare_settings(report, s)
     _compare_algorithm(report, demo)
 
