@@ -126,7 +126,7 @@ def _aft_phase1(arch: str, images: int):
 
 def _snn(method: str):
     def probe():
-        from .experiments import snn_patterns as snn
+        from .experiments.snn_patterns import _config as snn
 
         s = _paper("snn_patterns/accuracy")
         return snn_cost(snn.train_config(s, method, "NASF", 0.05 if method != "baseline" else 0.0), probe=512)

@@ -9,7 +9,7 @@ import torch
 
 from ftlib import faults, models, reference, report, sections
 from ftlib.experiments.beyond import spiking as bs
-from ftlib.experiments import snn_patterns as snn
+from ftlib.experiments.snn_patterns import _config as snn
 from ftlib.models.snn_patterns import HIDDEN_LAYER
 from ftlib.store import Store
 from ftlib.training_snn import SNNTrainConfig, SNNTrained

@@ -611,7 +611,7 @@ def test_beyond_correlation_findings_meet_their_nulls():
 def test_snn_sign_test_meets_its_null():
     """SNN-F3:most_instances (one-sided exact sign test over 10 fault instances): with identical models it
     says reproduced at most at α; with a win probability of 0.9 it passes most of the time."""
-    from ftlib.experiments.snn_patterns import sign_test_p
+    from ftlib.experiments.snn_patterns._config import sign_test_p
 
     c = claims.get("SNN-F3:most_instances")
     rng = np.random.default_rng(30)
@@ -648,7 +648,7 @@ def test_snn_less_work_sign_test_cannot_pass_on_two_tied_cells_and_can_with_more
     p ≈ 0 (the earlier t test did: +66.6 % twice gave p = 2e-05). With the quick profile's 2 cells the smallest
     p is 0.25 (declared underpowered); with 5 cells that all show less work it can say reproduced."""
     from ftlib import claims
-    from ftlib.experiments.snn_patterns import sign_test_p
+    from ftlib.experiments.snn_patterns._config import sign_test_p
 
     c = claims.get("SNN-T5-T8:less_work")
     assert not claims.decide(c, p_value=sign_test_p(2, 0), summary="tied").passed

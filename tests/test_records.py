@@ -13,12 +13,12 @@ from .conftest import require_data
 
 def _convergence_record(cache) -> dict:
     """The convergence notebook's record for one (fault, FIR) in smoke, computed from an empty cache."""
-    from ftlib.experiments import snn_patterns as snnp
+    from ftlib.experiments.snn_patterns import convergence as sec
 
     cfg = sections.resolve("snn_patterns/convergence", {"profile": "smoke", "seed": 0})
-    tables = {("NASF", 0.03): snnp.convergence_table(cfg, "NASF", 0.03, Store(cache))}
+    tables = {("NASF", 0.03): sec.convergence_table(cfg, "NASF", 0.03, Store(cache))}
     rep = report_mod.Report("snn_patterns/convergence", cfg)
-    snnp.compare_convergence(rep, tables)
+    sec.compare(rep, tables)
     return json.loads(rep.save().read_text())  # the record as written
 
 

@@ -11,7 +11,7 @@ import torch
 
 from ftlib import faults, models, sections  # noqa: F401  (sections first: it registers every section)
 from ftlib.errors import DatasetCorruptError, DatasetNotFoundError
-from ftlib.experiments import snn_patterns_authors as sa
+from ftlib.experiments.snn_patterns import authors_models as sa
 from ftlib.models import snn_authors
 from ftlib.models.snn_patterns import CURRENT_LAYER, PIXEL_LAYER, AuthorsLIF
 from ftlib.training_snn import accuracy, spike_fault

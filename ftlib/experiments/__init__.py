@@ -6,8 +6,7 @@ as ``SECTION``, holding its computations (tidy tables from resolved settings,
 trained or loaded from the cache), its ``plot_*`` functions and one
 ``compare(report, ...)`` with its verdict rules. Configuration shared by the
 sections of one paper lives in ``<paper>/_config.py``; helpers shared by several
-papers in :mod:`ftlib.experiments.common`. The chapter not yet split per
-section (``snn_patterns``) keeps one module per paper with a ``SECTIONS`` list.
+papers in :mod:`ftlib.experiments.common`.
 
 The registry (:func:`registry`, :func:`get`, :func:`resolve`) discovers the
 sections by importing every module of this package the first time it is asked,
@@ -44,13 +43,12 @@ def _discover() -> dict[str, Section]:
     found: dict[str, Section] = {}
     for name in _section_modules():
         module = importlib.import_module(name)
-        declared = list(getattr(module, "SECTIONS", ()))
-        if hasattr(module, "SECTION"):
-            declared.append(module.SECTION)
-        for section in declared:
-            if section.key in found and found[section.key] is not section:
-                raise RuntimeError(f"section {section.key} defined twice (the second time in {name})")
-            found[section.key] = section
+        section = getattr(module, "SECTION", None)
+        if section is None:
+            continue  # a helper module of a chapter (e.g. shared tables), not a notebook's
+        if section.key in found and found[section.key] is not section:
+            raise RuntimeError(f"section {section.key} defined twice (the second time in {name})")
+        found[section.key] = section
     return found
 
 

@@ -51,7 +51,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("snn_patterns/accuracy", globals())
 
 # %%
-from ftlib.experiments import snn_patterns as snnp
+from ftlib.experiments.snn_patterns import accuracy as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -64,7 +64,7 @@ report.banner()
 # HSF and NASF the previous and the proposed method at FIR 0.03 and 0.05.
 
 # %%
-clean = snnp.fault_free_table(cfg)
+clean = sec.fault_free_table(cfg)
 clean.round(4)
 
 # %% [markdown]
@@ -73,14 +73,14 @@ clean.round(4)
 # mean over 10 instances.
 
 # %%
-faulty = snnp.faulty_table(cfg)
-snnp.table4_side_by_side(faulty)
+faulty = sec.faulty_table(cfg)
+sec.table4_side_by_side(faulty)
 
 # %% [markdown]
 # ## Fig. 3: accuracy per fault instance
 
 # %%
-report.figure(snnp.plot_fig3(faulty), "fig3",
+report.figure(sec.plot_fig3(faulty), "fig3",
               "Accuracy of the five models on each fault instance, for HSF (top) and NASF (bottom) at each fault "
               "ratio. Look at whether the proposed models (last two) stay above the previous ones as the ratio grows.")
 
@@ -88,15 +88,15 @@ report.figure(snnp.plot_fig3(faulty), "fig3",
 # ## Input-pixel faults vs hidden faults (authors' configuration)
 # The same fault sets at the largest ratio, applied to the input pixels only, the hidden neurons only,
 # and both, on our models; then proposed − previous at the same FIR, paired over the fault sets. The
-# section *The authors' models* does the same on the authors' own checkpoints.
+# section *The authors' models* does the same on the authors' own checkpoints. (The paper-text
+# configuration has no input faults: both tables are empty there.)
 
 # %%
-from IPython.display import display
+decomposed, by_population = sec.decomposition_study(cfg)
+decomposed
 
-if cfg.variant == "authors":
-    dec = snnp.decomposition(cfg)
-    display(snnp.decomposition_table(dec))
-    display(snnp.proposed_vs_previous(dec).round(4))
+# %%
+by_population.round(4)
 
 # %% [markdown]
 # ## Verdicts
@@ -107,7 +107,7 @@ if cfg.variant == "authors":
 # The cells against the paper's numbers (±0.01, ±0.03) are detail rows.
 
 # %%
-facts = snnp.compare_accuracy(report, clean, faulty)
+facts = sec.compare(report, clean, faulty)
 report.table()
 
 # %%

@@ -46,8 +46,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("snn_patterns/authors_models", globals())
 
 # %%
-from ftlib.experiments import snn_patterns as snnp
-from ftlib.experiments import snn_patterns_authors as sa
+from ftlib.experiments.snn_patterns import authors_models as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -59,28 +58,28 @@ report.banner()
 # Mean ± 95 % half-width over `fault_sets` stochastic passes of the test set, beside the paper's.
 
 # %%
-clean = sa.fault_free_table(cfg)
+clean = sec.fault_free_table(cfg)
 clean.round(4)
 
 # %% [markdown]
 # ## Table 4 under the authors' fault model (inputs + hidden, HSF × 0.1)
 
 # %%
-faulty = sa.faulty_table(cfg, "authors")
-snnp.table4_side_by_side(faulty)
+faulty = sec.faulty_table(cfg, "authors")
+sec.table4_side_by_side(faulty)
 
 # %% [markdown]
 # ## Table 4 under the paper-text fault model (hidden neurons only, HSF silent)
 
 # %%
-faulty_text = sa.faulty_table(cfg, "paper-text")
-snnp.table4_side_by_side(faulty_text)
+faulty_text = sec.faulty_table(cfg, "paper-text")
+sec.table4_side_by_side(faulty_text)
 
 # %% [markdown]
 # ## Fig. 3: accuracy per fault set (authors' fault model)
 
 # %%
-report.figure(snnp.plot_fig3(faulty), "fig3_authors",
+report.figure(sec.plot_fig3(faulty), "fig3_authors",
               "Accuracy of the authors' five checkpoints on each fault set, authors' fault model, for HSF and NASF "
               "at each fault ratio. Look at whether the proposed models stay above the previous ones as the ratio "
               "grows.")
@@ -91,24 +90,24 @@ report.figure(snnp.plot_fig3(faulty), "fig3_authors",
 # and both (paired over fault sets).
 
 # %%
-dec = sa.decomposition(cfg)
-sa.decomposition_table(dec)
+dec = sec.decomposition(cfg)
+sec.decomposition_table(dec)
 
 # %% [markdown]
 # Proposed − previous at the same FIR, paired over the fault sets, under each population:
 
 # %%
-sa.proposed_vs_previous(dec).round(4)
+sec.proposed_vs_previous(dec).round(4)
 
 # %% [markdown]
 # ## Verdicts
 
 # %%
-counts = sa.compare(report, clean, faulty, faulty_text)
+counts = sec.compare(report, clean, faulty, faulty_text)
 report.table()
 
 # %%
-sa.closing_note(sa.table4_cells(faulty), counts, sa.proposed_vs_previous(dec))
+sec.closing_note(sec.table4_cells(faulty), counts, sec.proposed_vs_previous(dec))
 
 # %%
 report.save()

@@ -58,7 +58,7 @@ from ftlib import sections
 cfg = sections.validate_notebook("snn_patterns/convergence", globals())
 
 # %%
-from ftlib.experiments import snn_patterns as snnp
+from ftlib.experiments.snn_patterns import convergence as sec
 from ftlib.report import Report, use_style
 
 use_style()
@@ -67,16 +67,13 @@ report.banner()
 
 # %% [markdown]
 # ## Our Tables 5-8
-# One table per (fault model, FIR): the previous and proposed models are the
-# ones of the accuracy section (cache); the "w/o generation" model is trained
+# One block of rows per (fault model, FIR), one row per fault ratio: the
+# previous and proposed models are the ones of the accuracy section (cache); the "w/o generation" model is trained
 # here, and its accuracy is measured after every epoch.
 
 # %%
-tables = {(kind, fir): snnp.convergence_table(cfg, kind, fir)
-          for kind, fir in (("NASF", 0.03), ("NASF", 0.05), ("HSF", 0.03), ("HSF", 0.05))}
-for (kind, fir), t in tables.items():
-    print(f"{kind}, FIR {fir}")
-    display(t.round(3))
+tables = sec.convergence_tables(cfg)
+sec.stacked(tables).round(3)
 
 # %% [markdown]
 # ## Beside the paper's
@@ -84,10 +81,10 @@ for (kind, fir), t in tables.items():
 # needed and the time-reduction ratio.
 
 # %%
-snnp.convergence_side_by_side(tables).round(2)
+sec.convergence_side_by_side(tables).round(2)
 
 # %%
-snnp.compare_convergence(report, tables)
+sec.compare(report, tables)
 report.table()
 
 # %%

@@ -9,7 +9,7 @@ faults of the shared engine, and whether a model trained against one spiking
 fault is protected against the other.
 
 - **networks and data**: snn_patterns' 784-128-10 LIF network on MNIST, built
-  by *its* configuration function (:func:`ftlib.experiments.snn_patterns.train_config`)
+  by *its* configuration function (:func:`ftlib.experiments.snn_patterns._config.train_config`)
   from this section's settings, so the seed-0 models are the models of
   snn_patterns' Table 4 at the same profile (the same cache entries; see
   :func:`shares_snn_patterns`);
@@ -54,7 +54,7 @@ from ...report import evidence_verdict
 from ...stats import one_sided, paired_t, summarize
 from ...store import Store
 from ...training_snn import SNNTrained, spike_fault, train_snn
-from .. import snn_patterns as snn
+from ..snn_patterns import _config as snn
 from ..common import images, plot_bands as bands
 from ._pipeline import Study, fmt_ci, fmt_p, fmt_test, heatmap_panel, heatmap_table, per_fault_best, ranking, seeds
 
@@ -105,7 +105,7 @@ def snn_fault(name: str, variant: str = "paper-text") -> faults.FaultModel:
 # ----------------------------------------------------------------------------- settings and models
 
 def snn_settings(s: Settings, seed: int) -> SimpleNamespace:
-    """The section's settings in the shape snn_patterns' :func:`~ftlib.experiments.snn_patterns.train_config`
+    """The section's settings in the shape snn_patterns' :func:`~ftlib.experiments.snn_patterns._config.train_config`
     reads, for one training seed."""
     return SimpleNamespace(variant=s.variant, gen_reps=s.gen_reps, epochs=s.epochs, n_train=s.n_train, seed=seed,
                            num_steps=s.num_steps,

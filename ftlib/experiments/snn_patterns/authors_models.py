@@ -1,4 +1,5 @@
-"""snn_patterns with the authors' own trained models: their checkpoints, our evaluation engine.
+"""snn_patterns with the authors' own trained models: their checkpoints, our evaluation engine (notebook
+``snn_patterns/authors_models``).
 
 Section ``snn_patterns/authors_models``: the 21 checkpoints the authors published
 (:mod:`ftlib.models.snn_authors`) are loaded into ``snn_mlp(variant="authors")`` (their neuron) and
@@ -23,15 +24,16 @@ import math
 
 import pandas as pd
 
-from .. import claims, data, faults
-from .. import _data_checksums as sums
-from ..models import snn_authors
-from ..params import Param
-from ..reference import get
-from ..params import Section
-from ..store import Store
-from ..training_snn import POPULATIONS, SNN_CODE, accuracy, faulty_accuracies
-from . import snn_patterns as snnp
+from ... import claims, data, faults
+from ... import _data_checksums as sums
+from ...models import snn_authors
+from ...params import Param, Section
+from ...reference import get
+from ...store import Store
+from ...training_snn import POPULATIONS, SNN_CODE, accuracy, faulty_accuracies
+from ._config import MODEL_LABELS, _paper_row, binomial_se
+from ._table4 import (compare_claims, decomposition_table, plot_fig3, proposed_vs_previous,  # noqa: F401
+                      table4_side_by_side)
 
 FAULT_MODELS = ("authors", "paper-text")
 """The two readings of HSF / NASF (see :func:`ftlib.training_snn.spike_fault`)."""
@@ -111,10 +113,11 @@ def fault_free_table(s, store: Store | None = None) -> pd.DataFrame:
 
 def faulty_table(s, fault_model: str = "authors", store: Store | None = None) -> pd.DataFrame:
     """Table 4 / Fig. 3 raw data from the authors' checkpoints under ``fault_model``: ``fault``, ``ratio``,
-    ``model``, ``instance``, ``accuracy`` (the shape of :func:`ftlib.experiments.snn_patterns.faulty_table`)."""
+    ``model``, ``instance``, ``accuracy`` (the shape of
+    :func:`ftlib.experiments.snn_patterns.accuracy.faulty_table`)."""
     frames = []
     for kind, ratios in (("HSF", s.hsf_ratios), ("NASF", s.nasf_ratios)):
-        for label in snnp.MODEL_LABELS:
+        for label in MODEL_LABELS:
             name = snn_authors.TABLE_MODELS[(kind, label)]
             for r in ratios:
                 accs = evaluate(s, name, kind, r, fault_model, "both", store)
@@ -129,11 +132,11 @@ def table4_cells(df: pd.DataFrame) -> pd.DataFrame:
     ref = get("SNN-T4").values
     rows = []
     for (kind, r, label), g in df.groupby(["fault", "ratio", "model"], sort=False):
-        paper = snnp._paper_row(ref, kind, r)
+        paper = _paper_row(ref, kind, r)
         if paper is None:
             continue
         ci = faults.mean_ci(g["accuracy"].to_numpy())
-        p = paper[snnp.MODEL_LABELS.index(label)]
+        p = paper[MODEL_LABELS.index(label)]
         rows.append({"fault": kind, "ratio": r, "model": label, "paper": p, "ours": ci["mean"],
                      "ci_low": ci["ci_low"], "ci_high": ci["ci_high"], "ci95": ci["ci_halfwidth"],
                      "inside": covers("SNN-T4", p, ci["mean"], ci["ci_halfwidth"])})
@@ -147,17 +150,13 @@ def decomposition(s, store: Store | None = None) -> pd.DataFrame:
     frames = []
     for kind, ratios in (("HSF", s.hsf_ratios), ("NASF", s.nasf_ratios)):
         r = max(ratios)
-        for label in snnp.MODEL_LABELS:
+        for label in MODEL_LABELS:
             name = snn_authors.TABLE_MODELS[(kind, label)]
             for pop in POPULATIONS:
                 accs = evaluate(s, name, kind, r, "authors", pop, store)
                 frames.append(pd.DataFrame({"fault": kind, "ratio": float(r), "model": label, "population": pop,
                                             "instance": range(len(accs)), "accuracy": accs}))
     return pd.concat(frames, ignore_index=True)
-
-
-decomposition_table = snnp.decomposition_table
-proposed_vs_previous = snnp.proposed_vs_previous
 
 
 def compare(report, clean: pd.DataFrame, df_authors: pd.DataFrame, df_text: pd.DataFrame) -> dict:
@@ -171,7 +170,7 @@ def compare(report, clean: pd.DataFrame, df_authors: pd.DataFrame, df_text: pd.D
     n_test = int(clean.attrs.get("n_test", 0)) or None
     report.check("SNN-T3:clean_matches", " / ".join(f"{p:.3f}" for p in clean.paper),
                  " / ".join(f"{a:.4f}" for a in clean.ours), estimate=list(clean.ours), reference=list(clean.paper),
-                 se=[snnp.binomial_se(a, n_test) for a in clean.ours], summary=f"{len(clean)} checkpoints",
+                 se=[binomial_se(a, n_test) for a in clean.ours], summary=f"{len(clean)} checkpoints",
                  claim="the authors' checkpoints' fault-free accuracies match Table 3")
     counts = {}
     for fm, df in (("authors", df_authors), ("paper-text", df_text)):
@@ -182,7 +181,7 @@ def compare(report, clean: pd.DataFrame, df_authors: pd.DataFrame, df_text: pd.D
                                note=f"95 % [{c.ci_low:.4f}, {c.ci_high:.4f}] over fault sets", headline=False,
                                rule=claims.SNN_INTERVAL_RULE)
         counts[fm] = (int(cells.inside.sum()), len(cells))
-        snnp.compare_claims(report, df, where=f" (authors' checkpoints, {fm} faults)")
+        compare_claims(report, df, where=f" (authors' checkpoints, {fm} faults)")
     return counts
 
 
@@ -201,10 +200,9 @@ _P = {
     "paper": dict(n_test=0, fault_sets=10, hsf_ratios=[0.2, 0.3, 0.4, 0.5], nasf_ratios=[0.03, 0.05, 0.10, 0.15]),
 }
 
-SECTIONS = [
-    Section(key="snn_patterns/authors_models", title="The authors' own models under our engine (Tables 3-4, Fig. 3)",
-            ids=("SNN-T3", "SNN-T4", "SNN-F3"), params=_PARAMS, profiles=_P),
-]
+SECTION = Section(key="snn_patterns/authors_models",
+                  title="The authors' own models under our engine (Tables 3-4, Fig. 3)",
+                  ids=("SNN-T3", "SNN-T4", "SNN-F3"), params=_PARAMS, profiles=_P)
 
 
 def closing_note(cells: pd.DataFrame, counts: dict, pvp: pd.DataFrame):
