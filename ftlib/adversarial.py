@@ -106,12 +106,15 @@ def networks(cfg: AdversarialConfig, input_shape: tuple[int, ...]):
     return model, extractor, decoder, disc
 
 
-def sample_prior(n: int, shape: tuple[int, ...], std: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` samples of the prior N(0, std² I) over features of ``shape``, flattened to (n, prod(shape))."""
+def sample_prior(n: int, shape: tuple[int, ...], std: float, generator: torch.Generator | None = None,
+                 device: torch.device | str = "cpu") -> torch.Tensor:
+    """``n`` samples of the prior N(0, std² I) over features of ``shape``, flattened to (n, prod(shape)), drawn
+    on the generator's device (a CPU generator: the same samples on any device) and moved to ``device``."""
     d = 1
     for s in shape:
         d *= s
-    return std * torch.randn(n, d, generator=generator)
+    where = "cpu" if generator is None else generator.device
+    return (std * torch.randn(n, d, generator=generator, device=where)).to(device)
 
 
 class Phase1Step:
@@ -139,7 +142,7 @@ class Phase1Step:
         with torch.no_grad():
             z = self.extractor(x).flatten(1)
         for _ in range(cfg.disc_steps):
-            z_prior = sample_prior(len(x), z.shape[1:], cfg.prior_std, generator)
+            z_prior = sample_prior(len(x), z.shape[1:], cfg.prior_std, generator, z.device)
             real, fake = self.disc(z_prior), self.disc(z)
             d_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + \
                 F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))

@@ -85,7 +85,7 @@ def imported_files(source: Path, root: Path | None = None, stop: frozenset[str] 
     ``source`` itself unless it is imported back, and stopping at the top-level modules named in ``stop``
     and at the section registry (``experiments/__init__.py``). Importing a submodule
     (``from .faults.apply import inject``) counts that file, not its package's ``__init__.py``; a package
-    that discovers its modules (:func:`pkgutil.iter_modules`, the model registry) counts all of them."""
+    that discovers its modules (``pkgutil.iter_modules``, the model registry) counts all of them."""
     root = ROOT if root is None else root
     seen: set[Path] = set()
     todo = [Path(source)]

@@ -29,7 +29,7 @@ CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps", "meta")
 
 
 def resolve(device: str | torch.device | None = None) -> torch.device:
-    """The :class:`torch.device` of ``device`` (a name of :data:`CHOICES` or a device), or of
+    """The :class:`torch.device` of ``device`` (a name of ``CHOICES`` or a device), or of
     ``$FTLIB_DEVICE`` when ``device`` is None (unset: ``auto``). Raises :class:`~ftlib.errors.ParameterError`
     for an unknown name or a device this machine does not have."""
     where = "device" if device is not None else ENV

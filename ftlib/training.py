@@ -175,10 +175,13 @@ def load_initial(model: nn.Module, state: dict, ref: str = "") -> None:
 
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
-    """The optimizer named by ``cfg.optimizer`` over ``params``."""
+    """The optimizer named by ``cfg.optimizer`` over ``params`` (Adam's fused kernel wherever torch has one:
+    not on the shape-only ``meta`` device)."""
+    params = list(params)
     if cfg.optimizer == "adadelta":
         return torch.optim.Adadelta(params, lr=cfg.lr, rho=0.95, eps=1e-7)
-    return torch.optim.Adam(params, lr=cfg.lr, fused=True)
+    fused = not params or params[0].device.type != "meta"
+    return torch.optim.Adam(params, lr=cfg.lr, fused=fused or None)
 
 
 @dataclass
