@@ -501,7 +501,7 @@ REFERENCE_FILE = "ftlib/reference.py"
 
 
 def reference_digest(ids: tuple[str, ...]) -> str:
-    """``"entries:<sha256>"`` of the :data:`ftlib.reference.REFERENCES` entries of a section's checklist
+    """``"entries:<sha256>"`` of the ``ftlib.reference.REFERENCES`` entries of a section's checklist
     ``ids`` (id, paper, what, values): the part of ``reference.py`` a section's verdicts read. A code map
     stores it for ``reference.py`` instead of the file's hash, so adding another chapter's paper numbers does
     not mark this section's archive stale, while changing one of its own numbers does."""

@@ -47,7 +47,7 @@ def p_train_grid(s: Settings) -> list[float]:
 
 
 def dropout_ranking(s: Settings, store: Store | None = None) -> pd.DataFrame:
-    """One row per (p_train, repetition): the trained network's metrics (see :func:`evaluate_network`)."""
+    """One row per (p_train, repetition): the trained network's metrics (see :func:`ftlib.experiments.continuous_limit._config.evaluate_network`)."""
     data = eval_data(s)
     rows = []
     with single_thread():
