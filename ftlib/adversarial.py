@@ -27,22 +27,21 @@ checkpoint after every epoch, like :func:`ftlib.training.train`.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import data, models
+from . import codemap, data, loop, models
+from . import device as _device
 from .errors import ParameterError
 from .models.adversarial_ft import phase1_networks
 from .store import Store
-from .epochs import epoch_seed as _epoch_seed
-from .epochs import progress as _progress
-from .training import TRAINING_CODE, TrainConfig, Trained, train
+from .training import TrainConfig, Trained, train
 
-ADVERSARIAL_CODE = ("adversarial.py",) + TRAINING_CODE
+ADVERSARIAL_CODE = codemap.salt_parts(__name__.split(".")[-1])
+"""The salt of a Phase-I entry: this module and what it imports (the supervised loop's files among them)."""
 """The ftlib source a Phase-I model depends on (its cache salt)."""
 
 HISTORY_KEYS = ("epoch", "iteration", "reconstruction", "generator", "discriminator", "d_real", "d_fake")
@@ -107,12 +106,15 @@ def networks(cfg: AdversarialConfig, input_shape: tuple[int, ...]):
     return model, extractor, decoder, disc
 
 
-def sample_prior(n: int, shape: tuple[int, ...], std: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` samples of the prior N(0, std² I) over features of ``shape``, flattened to (n, prod(shape))."""
+def sample_prior(n: int, shape: tuple[int, ...], std: float, generator: torch.Generator | None = None,
+                 device: torch.device | str = "cpu") -> torch.Tensor:
+    """``n`` samples of the prior N(0, std² I) over features of ``shape``, flattened to (n, prod(shape)), drawn
+    on the generator's device (a CPU generator: the same samples on any device) and moved to ``device``."""
     d = 1
     for s in shape:
         d *= s
-    return std * torch.randn(n, d, generator=generator)
+    where = "cpu" if generator is None else generator.device
+    return (std * torch.randn(n, d, generator=generator, device=where)).to(device)
 
 
 class Phase1Step:
@@ -140,7 +142,7 @@ class Phase1Step:
         with torch.no_grad():
             z = self.extractor(x).flatten(1)
         for _ in range(cfg.disc_steps):
-            z_prior = sample_prior(len(x), z.shape[1:], cfg.prior_std, generator)
+            z_prior = sample_prior(len(x), z.shape[1:], cfg.prior_std, generator, z.device)
             real, fake = self.disc(z_prior), self.disc(z)
             d_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + \
                 F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
@@ -154,91 +156,92 @@ class Phase1Step:
         g_loss.backward()
         self.opt_gen.step()
         self.disc.zero_grad(set_to_none=True)
-        return {"reconstruction": rec.item(), "generator": g_loss.item(), "discriminator": d_loss.item(),
-                "d_real": torch.sigmoid(real).mean().item(), "d_fake": torch.sigmoid(fake).mean().item()}
+        # 0-dim tensors on the device: the history reads them once per logged row, not per iteration
+        return {"reconstruction": rec.detach(), "generator": g_loss.detach(), "discriminator": d_loss.detach(),
+                "d_real": torch.sigmoid(real).mean().detach(), "d_fake": torch.sigmoid(fake).mean().detach()}
 
 
-def _entry(cfg: AdversarialConfig, store: Store):
-    return store.entry("adversarial", asdict(cfg), ADVERSARIAL_CODE)
+def _key(cfg: AdversarialConfig, dev: torch.device) -> dict:
+    return {**asdict(cfg), **_device.cache_key(dev)}
 
 
-def pretrain(cfg: AdversarialConfig, store: Store | None = None) -> Pretrained:
-    """Phase I of Algorithm 1 (or its cached result): returns the trained networks and the loss history."""
-    store = store or Store()
-    entry = _entry(cfg, store)
-    # the store's one locking rule: of several processes asking for cfg, one trains, the others load
-    return entry.fill(lambda: _cached(cfg, entry), lambda: _fit(cfg, entry), "adversarial Phase I")
+def pretrain(cfg: AdversarialConfig, store: Store | None = None,
+             device: str | torch.device | None = None) -> Pretrained:
+    """Phase I of Algorithm 1 (or its cached result) on ``device`` (:func:`ftlib.device.resolve`): returns the
+    trained networks and the loss history. An accelerator's Phase I is its own cache entry."""
+    dev, store = _device.resolve(device), store or Store()
+    return loop.cached(store, "adversarial", _key(cfg, dev), __name__.split(".")[-1],
+                       lambda entry: _cached(cfg, entry, dev), lambda entry: _fit(cfg, entry, dev),
+                       "adversarial Phase I")
 
 
-def _cached(cfg: AdversarialConfig, entry) -> Pretrained | None:
-    """Phase I of ``cfg`` from its cache entry, or None if it is not stored."""
+def _cached(cfg: AdversarialConfig, entry, dev: torch.device) -> Pretrained | None:
+    """Phase I of ``cfg`` from its cache entry (networks on ``dev``), or None if it is not stored."""
     state, meta = entry.load_state(), entry.load_result()
     if state is None or meta is None:
         return None
     x = data.load(cfg.dataset, "train").subset(cfg.n_train or None, seed=cfg.seed).x
     _, extractor, decoder, disc = networks(cfg, tuple(x.shape[1:]))
     extractor.load_state_dict(state)
+    for net in (extractor, decoder, disc):
+        net.to(dev)
     extractor.eval()
     return Pretrained(extractor, decoder, disc, cfg, meta["history"], f"adversarial/{entry.key}",
                       meta["wall_time_s"], True)
 
 
-def _fit(cfg: AdversarialConfig, entry) -> Pretrained:
-    """Phase I of ``cfg`` (resuming from its checkpoint), stored in ``entry``; the caller holds its lock."""
-    ref = f"adversarial/{entry.key}"
-    ds = data.load(cfg.dataset, "train").subset(cfg.n_train or None, seed=cfg.seed)
-    x = ds.x
-    _, extractor, decoder, disc = networks(cfg, tuple(x.shape[1:]))
-    step = Phase1Step(extractor, decoder, disc, cfg)
-    history: list[dict] = []
-    start_epoch, elapsed, done = 0, 0.0, 0
-    ckpt = entry.load_checkpoint()
-    if ckpt is not None:
-        extractor.load_state_dict(ckpt["extractor"])
-        decoder.load_state_dict(ckpt["decoder"])
-        disc.load_state_dict(ckpt["discriminator"])
-        for name, opt in step.optimizers().items():
-            opt.load_state_dict(ckpt[f"opt_{name}"])
-        history = [dict(zip(HISTORY_KEYS, row)) for row in ckpt["history"].tolist()]
-        start_epoch, elapsed, done = int(ckpt["epoch"]), float(ckpt["elapsed"]), int(ckpt["iterations"])
+def _fit(cfg: AdversarialConfig, entry, dev: torch.device) -> Pretrained:
+    """Phase I of ``cfg`` on ``dev`` (resuming from its checkpoint, :func:`ftlib.loop.run_epochs`), stored in
+    ``entry``; the caller holds its lock.
 
+    One epoch: a permutation from the epoch's seed (+ 1 seeds the global RNG, + 2 the prior samples); per
+    batch one :class:`Phase1Step`; every ``log_every`` iterations a history row of the mean losses; the run
+    stops once ``cfg.iterations`` iterations are done (``max_iters``)."""
+    ref = f"adversarial/{entry.key}"
+    x = data.load(cfg.dataset, "train").subset(cfg.n_train or None, seed=cfg.seed).x.to(dev)
+    _, extractor, decoder, disc = networks(cfg, tuple(x.shape[1:]))
+    for net in (extractor, decoder, disc):
+        net.to(dev)
+    step = Phase1Step(extractor, decoder, disc, cfg)
     n = len(x)
     total = cfg.iterations(n)
-    for epoch in range(start_epoch, cfg.epochs):
-        if done >= total:
-            break
-        t0 = time.perf_counter()
-        gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch))
-        prior_gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch) + 2)
-        torch.manual_seed(_epoch_seed(cfg.seed, epoch) + 1)
-        order = torch.randperm(n, generator=gen)
-        batches = range(0, n, cfg.batch_size)
-        acc: list[dict] = []
-        for i in _progress(batches, len(batches), f"Phase I epoch {epoch + 1}/{cfg.epochs}"):
-            if done >= total:
+    done = [0]  # iterations over all epochs (checkpointed)
+
+    def rows(acc: list[dict], epoch: int) -> dict:
+        """One history row: the mean of each loss over the iterations in ``acc`` (one read from the device)."""
+        table = torch.stack([torch.stack([a[k] for a in acc]) for k in HISTORY_KEYS[2:]]).tolist()
+        return {"epoch": epoch + 1, "iteration": done[0],
+                **{k: sum(vals) / len(vals) for k, vals in zip(HISTORY_KEYS[2:], table)}}
+
+    def run_epoch(epoch: int) -> list[dict]:
+        seed = loop.epoch_seed(cfg.seed, epoch)
+        order, _ = loop.shuffled(n, seed, dev)
+        prior_gen = torch.Generator().manual_seed(seed + 2)
+        torch.manual_seed(seed + 1)
+        out, acc = [], []
+        for idx in loop.batches(order, cfg.batch_size, f"Phase I epoch {epoch + 1}/{cfg.epochs}"):
+            if done[0] >= total:
                 break
-            acc.append(step(x[order[i:i + cfg.batch_size]], prior_gen))
-            done += 1
+            acc.append(step(x[idx], prior_gen))
+            done[0] += 1
             if len(acc) == cfg.log_every:
-                history.append({"epoch": epoch + 1, "iteration": done,
-                                **{k: sum(a[k] for a in acc) / len(acc) for k in acc[0]}})
+                out.append(rows(acc, epoch))
                 acc = []
         if acc:
-            history.append({"epoch": epoch + 1, "iteration": done,
-                            **{k: sum(a[k] for a in acc) / len(acc) for k in acc[0]}})
-        elapsed += time.perf_counter() - t0
-        entry.save_checkpoint({
-            "epoch": epoch + 1, "elapsed": elapsed, "iterations": done,
-            "extractor": extractor.state_dict(), "decoder": decoder.state_dict(),
-            "discriminator": disc.state_dict(),
-            **{f"opt_{name}": opt.state_dict() for name, opt in step.optimizers().items()},
-            "history": torch.tensor([[float(h[k]) for k in HISTORY_KEYS] for h in history], dtype=torch.float64),
-        })
+            out.append(rows(acc, epoch))
+        return out
+
+    def restore(saved: dict) -> None:
+        done[0] = int(saved["iterations"])
+
+    state = loop.Resumable({"extractor": extractor, "decoder": decoder, "discriminator": disc},
+                           step.optimizers(), lambda: {"iterations": done[0]}, restore)
+    run = loop.run_epochs(entry, cfg.epochs, state, run_epoch, stop=lambda: done[0] >= total)
     extractor.eval()
-    entry.save_state({k: v.contiguous() for k, v in extractor.state_dict().items()})
-    entry.save_result({"history": history, "wall_time_s": elapsed, "iterations": done})
+    entry.save_state({k: v.detach().cpu().contiguous() for k, v in extractor.state_dict().items()})
+    entry.save_result({"history": run.history, "wall_time_s": run.elapsed, "iterations": done[0]})
     entry.drop_checkpoint()
-    return Pretrained(extractor, decoder, disc, cfg, history, ref, elapsed, False)
+    return Pretrained(extractor, decoder, disc, cfg, run.history, ref, run.elapsed, False)
 
 
 def phase2_config(pre: Pretrained | str, arch: str, dataset: str, epochs: int, batch_size: int = 128,
@@ -259,6 +262,9 @@ def finetune(pre: Pretrained, epochs: int, batch_size: int = 128, lr: float = 1e
                  store)
 
 
-def reference_of(cfg: AdversarialConfig, store: Store | None = None) -> str:
-    """The cache reference (``"adversarial/<key>"``) Phase I of ``cfg`` is stored under, without training."""
-    return f"adversarial/{_entry(cfg, store or Store()).key}"
+def reference_of(cfg: AdversarialConfig, store: Store | None = None,
+                 device: str | torch.device | None = None) -> str:
+    """The cache reference (``"adversarial/<key>"``) Phase I of ``cfg`` on ``device`` is stored under, without
+    training."""
+    entry = (store or Store()).entry("adversarial", _key(cfg, _device.resolve(device)), ADVERSARIAL_CODE)
+    return f"adversarial/{entry.key}"

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__, config, reference
+from . import __version__, codemap, config, reference
 from .errors import FtlibError
 from .params import Settings
 from .store import atomic_write_bytes, code_salt
@@ -470,59 +470,6 @@ def machine() -> dict[str, Any]:
             "torch_threads": torch.get_num_threads()}
 
 
-# Presentation modules that cannot change a number or a verdict (the verdict rules, claims.py, and the
-# paper's numbers, reference.py, can, so they stay in a code map).
-_NOT_IN_CODE_MAP = {"report.py", "scoreboard.py", "build.py", "archive.py", "not_run.py", "style.py", "params.py",
-                    "sections.py", "config.py", "errors.py", "notebook.py", "__main__.py", "distributed.py"}
-
-
-def _imported_ftlib_files(source: Path, root: Path) -> set[Path]:
-    """The ftlib module files that ``source`` (a notebook or module) imports, transitively, through absolute
-    (``from ftlib.experiments import x``) or relative imports, read from the source text (AST), stopping at
-    the modules of :data:`_NOT_IN_CODE_MAP`."""
-    import ast
-
-    def resolve(dotted: list[str]) -> list[Path]:
-        base = root.joinpath(*dotted)
-        if base.with_suffix(".py").is_file():
-            return [base.with_suffix(".py")]
-        if (base / "__init__.py").is_file():
-            return [base / "__init__.py"]
-        return []
-
-    seen: set[Path] = set()
-    todo = [source]
-    while todo:
-        path = todo.pop()
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError, ValueError):
-            continue
-        here = path.resolve().relative_to(root).parts[:-1] if path.resolve().is_relative_to(root) else None
-        for node in ast.walk(tree):
-            targets: list[list[str]] = []
-            if isinstance(node, ast.Import):
-                targets = [a.name.split(".")[1:] for a in node.names if a.name.split(".")[0] == "ftlib"]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level == 0 and node.module and node.module.split(".")[0] == "ftlib":
-                    mod = node.module.split(".")[1:]
-                elif node.level > 0 and here is not None:
-                    up = list(here[:len(here) - (node.level - 1)]) if node.level > 1 else list(here)
-                    mod = up + (node.module.split(".") if node.module else [])
-                else:
-                    continue
-                targets = [mod] + [mod + [a.name] for a in node.names]
-            for dotted in targets:
-                for found in resolve(dotted):
-                    if (found.name in _NOT_IN_CODE_MAP and found.parent == root) or \
-                            (found.name == "__init__.py" and "experiments" in found.relative_to(root).parts):
-                        continue  # presentation, or the section registry
-                    if found not in seen:
-                        seen.add(found)
-                        todo.append(found)
-    return seen
-
-
 def code_files(section_key: str, ids: tuple[str, ...] = ()) -> dict[str, str]:
     """The code the numbers of a run of section ``section_key`` depend on, as ``{path relative to the checkout:
     sha256 of its content}``: every file of the code-salt parts of the cache entries this process created or
@@ -540,7 +487,7 @@ def code_files(section_key: str, ids: tuple[str, ...] = ()) -> dict[str, str]:
     notebook = base / "notebooks" / f"{section_key}.py"
     if notebook.is_file():
         files[str(notebook.relative_to(base))] = sha256_file(notebook)
-        for path in _imported_ftlib_files(notebook, base / "ftlib"):
+        for path in codemap.imported_files(notebook):
             files[str(path.relative_to(base))] = sha256_file(path)
     claims = base / "ftlib" / "claims.py"  # every verdict row is decided by a declared claim's rule
     files[str(claims.relative_to(base))] = sha256_file(claims)

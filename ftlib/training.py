@@ -26,18 +26,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import data, models, regularizers
-from .epochs import epoch_seed as _epoch_seed
-from .epochs import progress as _progress
+from . import codemap, data, loop, models, regularizers
+from . import device as _device
 from .errors import ParameterError
+from .faults.apply import FaultSession, inject
+from .faults.catalog import FAULT_NAMES, by_name
+from .faults.models import BernoulliCrash
 from .store import Store
 
 
-TRAINING_CODE = ("training.py", "epochs.py", "regularizers.py", "models", "data.py", "_data_checksums.py",
-                 "faults", "theory")
-"""The ftlib source a trained model depends on (its cache salt, see :func:`ftlib.store.code_salt`): the loop,
-the models and data, and the fault engine (fault-aware and dropout training inject through it) and
-``theory`` (the regularizers' layer layout). The statistics (``ftlib.stats``) are not part of it."""
+TRAINING_CODE = codemap.salt_parts(__name__.split(".")[-1])
+"""The ftlib source a trained model depends on (its cache salt, :func:`ftlib.store.code_salt`), derived from
+this module's imports (:func:`ftlib.codemap.salt_parts`): the loop, the models and data, the fault engine's
+injection (fault-aware and dropout training inject through it) and the regularizers with the part of
+``theory`` they read. Evaluations of trained models (``accuracy``) are salted with it too."""
 
 
 OPTIMIZERS = ("adam", "adadelta")
@@ -112,8 +114,6 @@ class TrainConfig:
         if self.continuity and len(self.continuity) not in (2, 3):
             raise ParameterError(f"continuity must be () or (psi_D, psi_S[, psi_C2]), got {self.continuity!r}")
         if self.fault_train:
-            from .faults import FAULT_NAMES
-
             if self.fault_train not in FAULT_NAMES:
                 raise ParameterError(f"fault_train must be '' or one of {', '.join(FAULT_NAMES)}, "
                                      f"got {self.fault_train!r}")
@@ -175,10 +175,13 @@ def load_initial(model: nn.Module, state: dict, ref: str = "") -> None:
 
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
-    """The optimizer named by ``cfg.optimizer`` over ``params``."""
+    """The optimizer named by ``cfg.optimizer`` over ``params`` (Adam's fused kernel wherever torch has one:
+    not on the shape-only ``meta`` device)."""
+    params = list(params)
     if cfg.optimizer == "adadelta":
         return torch.optim.Adadelta(params, lr=cfg.lr, rho=0.95, eps=1e-7)
-    return torch.optim.Adam(params, lr=cfg.lr, fused=True)
+    fused = not params or params[0].device.type != "meta"
+    return torch.optim.Adam(params, lr=cfg.lr, fused=fused or None)
 
 
 @dataclass
@@ -216,12 +219,15 @@ def add_penalty_grad(weights: list[torch.Tensor], l1: float, l2: float) -> None:
 
 @torch.inference_mode()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 4096) -> float:
-    """Fraction of ``x`` (N, ...) classified as ``y`` (N,) by ``model`` in eval mode."""
+    """Fraction of ``x`` (N, ...) classified as ``y`` (N,) by ``model`` in eval mode, computed on the model's
+    device (``x`` and ``y`` are moved there; one number read back at the end)."""
     model.eval()
-    correct = 0
+    dev = next(iter(model.parameters()), torch.empty(0)).device
+    correct = torch.zeros((), dtype=torch.long, device=dev)
     for i in range(0, len(x), batch_size):
-        correct += (model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
-    return correct / max(len(x), 1)
+        xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
+        correct += (model(xb).argmax(1) == yb).sum()
+    return int(correct) / max(len(x), 1)
 
 
 def _loss(logits: torch.Tensor, y: torch.Tensor, kind: str, output: str = "softmax") -> torch.Tensor:
@@ -242,8 +248,6 @@ def _dropout_session(model: nn.Module, cfg: TrainConfig):
     """A :class:`ftlib.faults.FaultSession` of transient Bernoulli crashes on ``cfg.dropout_layer`` (or None)."""
     if not cfg.dropout:
         return None
-    from .faults import BernoulliCrash, FaultSession
-
     names = dict(model.named_modules())
     if cfg.dropout_layer not in names or not cfg.dropout_layer:
         raise ParameterError(f"dropout_layer={cfg.dropout_layer!r} is not a module of {cfg.arch}; "
@@ -268,69 +272,66 @@ def regularization(model: nn.Module, x: torch.Tensor, cfg: TrainConfig) -> torch
     return reg
 
 
-def train(cfg: TrainConfig, store: Store | None = None) -> Trained:
-    """Train (or load from the cache) the model described by ``cfg``.
+def train(cfg: TrainConfig, store: Store | None = None, device: str | torch.device | None = None) -> Trained:
+    """Train (or load from the cache) the model described by ``cfg`` on ``device`` (:func:`ftlib.device.resolve`:
+    ``None`` = ``$FTLIB_DEVICE``, default the first GPU, else the CPU).
 
-    Returns the model in eval mode with its per-epoch history
-    (``epoch``, ``loss``, ``penalty``, ``seconds``) and the final training accuracy.
+    Returns the model in eval mode, on that device, with its per-epoch history
+    (``epoch``, ``loss``, ``penalty``, ``seconds``) and the final training accuracy. A model trained on an
+    accelerator is its own cache entry (:func:`ftlib.device.cache_key`); CPU entries keep their keys.
     """
-    store = store or Store()
-    entry = store.entry("train", cache_key(cfg), TRAINING_CODE)
-    # the store's one locking rule: of several processes asking for cfg, one trains, the others load
-    return entry.fill(lambda: _cached(cfg, entry), lambda: _fit(cfg, store, entry), f"trained {cfg.arch}")
+    dev, store = _device.resolve(device), store or Store()
+    return loop.cached(store, "train", {**cache_key(cfg), **_device.cache_key(dev)}, __name__.split(".")[-1],
+                       lambda entry: _cached(cfg, entry, dev), lambda entry: _fit(cfg, store, entry, dev),
+                       f"trained {cfg.arch}")
 
 
-def _cached(cfg: TrainConfig, entry) -> Trained | None:
-    """The trained model of ``cfg`` from its cache entry, or None if it is not stored."""
+def _cached(cfg: TrainConfig, entry, dev: torch.device) -> Trained | None:
+    """The trained model of ``cfg`` from its cache entry (on ``dev``), or None if it is not stored."""
     state = entry.load_state()
     meta = entry.load_result()
     if state is None or meta is None:
         return None
     model = models.build(cfg.arch, **cfg.arch_kwargs)
     model.load_state_dict(state)
-    model.eval()
+    model.to(dev).eval()
     return Trained(model, cfg, meta["history"], meta["train_acc"], meta["wall_time_s"], True)
 
 
-def _fit(cfg: TrainConfig, store: Store, entry) -> Trained:
-    """Train ``cfg`` (resuming from its checkpoint) and store it in ``entry``; the caller holds its lock."""
+def _fit(cfg: TrainConfig, store: Store, entry, dev: torch.device) -> Trained:
+    """Train ``cfg`` on ``dev`` (resuming from its checkpoint, :func:`ftlib.loop.run_epochs`) and store it in
+    ``entry``; the caller holds its lock.
+
+    One epoch: a permutation from the epoch's seed (:func:`ftlib.loop.epoch_seed`; + 1 seeds the global RNG,
+    + 2 the dropout draws, + 3 the fault-aware draws); per batch the loss (plus continuous_limit's
+    regularizer, plus the loss under a fresh faulty instance for fault-aware training), the L1/L2 gradient
+    added directly, one optimizer step. The losses are summed on the device; the history row reads them once.
+    """
     ds = data.load(cfg.dataset, "train").subset(cfg.n_train or None, seed=cfg.seed)
     torch.manual_seed(cfg.seed)
     model = models.build(cfg.arch, **cfg.arch_kwargs)
     if cfg.init_from:
         load_initial(model, initial_state(store, cfg.init_from), cfg.init_from)
+    model.to(dev)
     if any(isinstance(m, nn.Conv2d) for m in model.modules()):
         model = model.to(memory_format=torch.channels_last)
     opt = make_optimizer(cfg, model.parameters())
-    history: list[dict] = []
-    start_epoch, elapsed = 0, 0.0
-    ckpt = entry.load_checkpoint()
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        history = [dict(zip(ckpt["history_keys"], row)) for row in ckpt["history"].tolist()]
-        start_epoch, elapsed = int(ckpt["epoch"]), float(ckpt["elapsed"])
-
     weights = penalized_weights(model)
-    x, y = ds.x, ds.y
+    x, y = ds.x.to(dev), ds.y.to(dev)
     n = len(x)
     dropout = _dropout_session(model, cfg)
-    fault = None
-    if cfg.fault_train:
-        from .faults import by_name, inject
+    fault = by_name(cfg.fault_train) if cfg.fault_train else None
 
-        fault = by_name(cfg.fault_train)
-    for epoch in range(start_epoch, cfg.epochs):
+    def run_epoch(epoch: int) -> list[dict]:
         t0 = time.perf_counter()
         model.train()
-        gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch))
-        torch.manual_seed(_epoch_seed(cfg.seed, epoch) + 1)
-        order = torch.randperm(n, generator=gen)
-        drop_gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch) + 2)
-        fault_gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch) + 3)
-        total, reg_total, fault_total, batches = 0.0, 0.0, 0.0, range(0, n, cfg.batch_size)
-        for i in _progress(batches, len(batches), f"epoch {epoch + 1}/{cfg.epochs}"):
-            idx = order[i:i + cfg.batch_size]
+        seed = loop.epoch_seed(cfg.seed, epoch)
+        order, _ = loop.shuffled(n, seed, dev)
+        torch.manual_seed(seed + 1)
+        drop_gen = torch.Generator().manual_seed(seed + 2)
+        fault_gen = torch.Generator().manual_seed(seed + 3)
+        sums = torch.zeros(3, dtype=torch.float64, device=dev)  # loss, regularizer, faulty loss (× batch size)
+        for idx in loop.batches(order, cfg.batch_size, f"epoch {epoch + 1}/{cfg.epochs}"):
             if dropout is not None:
                 dropout.apply(cfg.dropout, drop_gen)
             try:
@@ -342,37 +343,32 @@ def _fit(cfg: TrainConfig, store: Store, entry) -> Trained:
             opt.zero_grad(set_to_none=True)
             (loss if reg is None else loss + reg).backward()
             if reg is not None:
-                reg_total += float(reg.detach()) * len(idx)
+                sums[1] += reg.detach().double() * len(idx)
             if fault is not None:  # fault-aware training: + the loss under a fresh faulty instance
                 draw = int(torch.randint(0, 2**62, (1,), generator=fault_gen))
                 with inject(model, fault, cfg.fault_train_rate, seed=draw):
                     faulty = _loss(model(x[idx]), y[idx], cfg.loss, cfg.output)
                     faulty.backward()  # inside: parameter faults restore the clean weights on exit
-                fault_total += faulty.item() * len(idx)
+                sums[2] += faulty.detach().double() * len(idx)
             add_penalty_grad(weights, cfg.l1, cfg.l2)
             opt.step()
-            total += loss.item() * len(idx)
-        elapsed += time.perf_counter() - t0
+            sums[0] += loss.detach().double() * len(idx)
+        total, reg_total, fault_total = sums.tolist()
         row = {"epoch": epoch + 1, "loss": total / n, "penalty": penalty(model, cfg.l1, cfg.l2),
                "seconds": time.perf_counter() - t0}
         if _has_regularizer(cfg):
             row["regularizer"] = reg_total / n
         if fault is not None:
             row["faulty_loss"] = fault_total / n
-        history.append(row)
-        keys = list(history[0])
-        entry.save_checkpoint({
-            "epoch": epoch + 1, "elapsed": elapsed, "model": model.state_dict(),
-            "optimizer": opt.state_dict(), "history_keys": keys,
-            "history": torch.tensor([[float(h[k]) for k in keys] for h in history], dtype=torch.float64),
-        })
+        return [row]
 
+    run = loop.run_epochs(entry, cfg.epochs, loop.Resumable({"model": model}, {"optimizer": opt}), run_epoch)
     if dropout is not None:
         dropout.close()
     model.eval()
     train_acc = float("nan") if y.is_floating_point() else accuracy(model, x, y)
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     entry.save_state(state)
-    entry.save_result({"history": history, "train_acc": train_acc, "wall_time_s": elapsed})
+    entry.save_result({"history": run.history, "train_acc": train_acc, "wall_time_s": run.elapsed})
     entry.drop_checkpoint()
-    return Trained(model, cfg, history, train_acc, elapsed, False)
+    return Trained(model, cfg, run.history, train_acc, run.elapsed, False)

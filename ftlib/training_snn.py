@@ -16,9 +16,9 @@ One loop body (:func:`train_snn`) for the four methods of the paper:
   "proposed w/o pattern generation"); the model after every epoch is kept so
   the epoch that reaches the previous method's accuracy can be found.
 
-It reuses the per-epoch seeding and progress helper of :mod:`ftlib.epochs` and
-:mod:`ftlib.store` (cache entry per configuration, per-epoch checkpoints: an
-interrupted run resumes from its last completed epoch). Faults come from the
+It is :mod:`ftlib.loop`'s skeleton (cache entry per configuration, per-epoch
+seeds, checkpoints: an interrupted run resumes from its last completed epoch)
+plus this loop's epoch. Faults come from the
 shared engine, applied with :func:`ftlib.faults.inject`: in the ``"authors"``
 variant :class:`ftlib.faults.PopulationSpikeFault` over the 784 input pixels
 and 128 hidden neurons (:func:`spike_fault`), in ``"paper-text"``
@@ -44,14 +44,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import data, faults, models
+from . import codemap, data, loop, models
+from . import device as _device
 from .errors import ParameterError
+from .faults.apply import inject
+from .faults.models import FaultModel, SpikeFault, check_rate
+from .faults.spiking import PopulationSpikeFault
 from .models.snn_patterns import CURRENT_LAYER, HIDDEN_LAYER, PIXEL_LAYER, VARIANTS
 from .store import Store
-from .epochs import epoch_seed as _epoch_seed
-from .epochs import progress as _progress
 
-SNN_CODE = ("training_snn.py", "epochs.py", "models", "data.py", "_data_checksums.py", "faults")
+SNN_CODE = codemap.salt_parts(__name__.split(".")[-1])
 """The ftlib source an SNN training result depends on (its cache salt)."""
 
 METHODS = ("baseline", "previous", "proposed", "replay")
@@ -121,7 +123,7 @@ class SNNTrainConfig:
             raise ParameterError(f"fault must be 'HSF' or 'NASF', got {self.fault!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.n_train < 1:
             raise ParameterError(f"invalid SNN training configuration: {self}")
-        faults.models.check_rate(self.fir, "fir")
+        check_rate(self.fir, "fir")
 
     def build(self) -> nn.Sequential:
         """A fresh (randomly initialised) network of this configuration's variant."""
@@ -168,7 +170,7 @@ class SNNTrained:
         return m.eval()
 
 
-def spike_fault(kind: str, variant: str = "paper-text", population: str = "both") -> faults.FaultModel:
+def spike_fault(kind: str, variant: str = "paper-text", population: str = "both") -> FaultModel:
     """The HSF/NASF fault model of ``variant`` on ``snn_mlp``.
 
     ``"authors"``: :class:`~ftlib.faults.PopulationSpikeFault` over the 784 input pixels and the 128 hidden
@@ -180,19 +182,19 @@ def spike_fault(kind: str, variant: str = "paper-text", population: str = "both"
         raise ParameterError(f"population must be one of {', '.join(POPULATIONS)}, got {population!r}")
     if variant == "authors":
         apply_to = {"both": None, "inputs": (PIXEL_LAYER,), "hidden": (CURRENT_LAYER,)}[population]
-        return faults.PopulationSpikeFault(kind, AUTHORS_SITES, apply_to=apply_to)
+        return PopulationSpikeFault(kind, AUTHORS_SITES, apply_to=apply_to)
     if variant != "paper-text":
         raise ParameterError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
     if population == "inputs":
         raise ParameterError("the paper-text fault model has no input faults (population 'hidden' or 'both')")
-    return faults.SpikeFault(kind, HIDDEN_LAYER)
+    return SpikeFault(kind, HIDDEN_LAYER)
 
 
 def _draw_seed(gen: torch.Generator) -> int:
     return int(torch.randint(0, 2**62, (1,), generator=gen))
 
 
-def gen_pattern(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, fault: faults.SpikeFault, fir: float,
+def gen_pattern(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, fault: SpikeFault, fir: float,
                 g: GenConfig, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """Algorithm 1 (gen_pattern): new patterns that tell the faulty model from the fault-free one.
 
@@ -217,7 +219,7 @@ def gen_pattern(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, fault: f
     """
     was_training = model.training
     model.eval()
-    order = torch.randperm(len(x), generator=generator)
+    order = torch.randperm(len(x), generator=generator).to(x.device)
     kept_x, kept_y, steps_needed = [], [], []
     n_kept, n_batches = 0, 0
     C = g.check_time
@@ -228,13 +230,13 @@ def gen_pattern(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, fault: f
             n_batches += 1
             idx = order[i:i + g.batch_size]
             pat, lab = x[idx].clone(), y[idx]
-            alive = torch.ones(len(idx), dtype=torch.bool)
+            alive = torch.ones(len(idx), dtype=torch.bool, device=x.device)
             fault_seed = _draw_seed(generator)
             for step in range(g.n_steps):
                 pat.requires_grad_(True)
                 rep = pat.repeat(C, *([1] * (pat.dim() - 1)))
                 ff = model(rep).view(C, len(idx), -1)
-                with faults.inject(model, fault, fir, seed=fault_seed):
+                with inject(model, fault, fir, seed=fault_seed):
                     ft = model(rep).view(C, len(idx), -1)
                 different = (ff.argmax(-1) != ft.argmax(-1)).sum(0)
                 good = (different > g.k_diff) & alive
@@ -262,7 +264,7 @@ def gen_pattern(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, fault: f
     return px, py, stats
 
 
-def gen_pattern_authors(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, fault: faults.FaultModel,
+def gen_pattern_authors(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, fault: FaultModel,
                         fir: float, g: GenConfig,
                         generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """Algorithm 1 with the keep rule and the step of the authors' script (``gen_pattern`` of
@@ -280,7 +282,7 @@ def gen_pattern_authors(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, 
     """
     was_training = model.training
     model.eval()
-    order = torch.randperm(len(x), generator=generator)
+    order = torch.randperm(len(x), generator=generator).to(x.device)
     kept_x, kept_y, steps_needed = [], [], []
     n_kept, n_batches = 0, 0
     shape1 = [1] * (x.dim() - 1)
@@ -291,15 +293,15 @@ def gen_pattern_authors(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, 
             n_batches += 1
             idx = order[i:i + g.batch_size]
             pat, lab, b = x[idx].clone(), y[idx], len(idx)
-            marked = torch.zeros(b, dtype=torch.bool)
+            marked = torch.zeros(b, dtype=torch.bool, device=x.device)
             fault_seed = _draw_seed(generator)
             for step in range(g.n_steps):
                 with torch.no_grad():
-                    hits = torch.zeros(b, dtype=torch.long)
+                    hits = torch.zeros(b, dtype=torch.long, device=x.device)
                     rep = pat.repeat(g.reps, *shape1)
                     for _ in range(g.check_time):
                         ff = model(rep).view(g.reps, b, -1).mean(0).argmax(-1)
-                        with faults.inject(model, fault, fir, seed=fault_seed):
+                        with inject(model, fault, fir, seed=fault_seed):
                             ft = model(rep).view(g.reps, b, -1).mean(0).argmax(-1)
                         hits += ((ff != ft) & (ff == lab)).long()
                 good = (hits >= g.k_diff) & ~marked
@@ -315,7 +317,7 @@ def gen_pattern_authors(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, 
                 p_ff = pat.detach().clone().requires_grad_(True)
                 p_ft = pat.detach().clone().requires_grad_(True)
                 out_ff = model(p_ff)
-                with faults.inject(model, fault, fir, seed=fault_seed):
+                with inject(model, fault, fir, seed=fault_seed):
                     out_ft = model(p_ft)
                 g_ff, g_ft = torch.autograd.grad((out_ff - out_ft).pow(2).sum(), (p_ff, p_ft))
                 move = (~marked).view(-1, *shape1).to(pat.dtype)
@@ -339,99 +341,97 @@ def proposed_of(cfg: SNNTrainConfig) -> SNNTrainConfig:
     return replace(cfg, method="proposed")
 
 
-def train_snn(cfg: SNNTrainConfig, store: Store | None = None) -> SNNTrained:
-    """Train (or load from the cache) the spiking model described by ``cfg`` (see the module docstring)."""
-    store = store or Store()
-    entry = store.entry("train_snn", cfg.key(), SNN_CODE)
-    # the store's one locking rule: of several processes asking for cfg, one trains, the others load
-    return entry.fill(lambda: _cached(cfg, entry), lambda: _fit(cfg, store, entry), f"spiking {cfg.method}")
+def train_snn(cfg: SNNTrainConfig, store: Store | None = None,
+              device: str | torch.device | None = None) -> SNNTrained:
+    """Train (or load from the cache) the spiking model described by ``cfg`` on ``device``
+    (:func:`ftlib.device.resolve`; see the module docstring). An accelerator's model is its own cache entry."""
+    dev, store = _device.resolve(device), store or Store()
+    return loop.cached(store, "train_snn", {**cfg.key(), **_device.cache_key(dev)}, __name__.split(".")[-1],
+                       lambda entry: _cached(cfg, entry, dev), lambda entry: _fit(cfg, store, entry, dev),
+                       f"spiking {cfg.method}")
 
 
-def _cached(cfg: SNNTrainConfig, entry) -> SNNTrained | None:
-    """The trained spiking model of ``cfg`` from its cache entry, or None if it is not stored."""
+def _cached(cfg: SNNTrainConfig, entry, dev: torch.device) -> SNNTrained | None:
+    """The trained spiking model of ``cfg`` from its cache entry (on ``dev``), or None if it is not stored."""
     state, meta = entry.load_state(), entry.load_result()
     if state is None or meta is None:
         return None
-    return _from_state(cfg.build(), cfg, state, meta["history"], True)
+    return _from_state(cfg.build(), cfg, state, meta["history"], True, dev)
 
 
-def _fit(cfg: SNNTrainConfig, store: Store, entry) -> SNNTrained:
-    """Train ``cfg`` (resuming from its checkpoint) and store it in ``entry``; the caller holds its lock."""
-    x0, y0 = _train_data(cfg)
-    extra_x, extra_y = x0[:0], y0[:0]
+def _fit(cfg: SNNTrainConfig, store: Store, entry, dev: torch.device) -> SNNTrained:
+    """Train ``cfg`` on ``dev`` (resuming from its checkpoint, :func:`ftlib.loop.run_epochs`) and store it in
+    ``entry``; the caller holds its lock.
+
+    One epoch: the training set plus the patterns so far, in the order of a permutation from the epoch's seed
+    (whose generator then draws each batch's fault seed and the pattern generation's order); per batch the
+    method's loss, one Adam step; after every epoch but the last the proposed method generates patterns."""
+    x0, y0 = (t.to(dev) for t in _train_data(cfg))
+    extra = {"x": x0[:0], "y": y0[:0]}  # the generated (proposed) or replayed patterns
     if cfg.method == "replay":
-        src = train_snn(proposed_of(cfg), store)
-        extra_x, extra_y = src.patterns
+        extra["x"], extra["y"] = (t.to(dev) for t in train_snn(proposed_of(cfg), store, dev).patterns)
     torch.manual_seed(cfg.seed)
-    model = cfg.build()
+    model = cfg.build().to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    history: list[dict] = []
     epoch_states: list[dict] = []
-    start = 0
-    ckpt = entry.load_checkpoint()
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        history = [dict(zip(ckpt["history_keys"], row)) for row in ckpt["history"].tolist()]
-        start = int(ckpt["epoch"])
-        if cfg.method == "proposed":
-            extra_x, extra_y = ckpt["patterns_x"], ckpt["patterns_y"]
-        epoch_states = _unflatten_epochs(ckpt.get("epochs", {}))
-
     fault = spike_fault(cfg.fault, cfg.variant)
     fault_aware = cfg.method != "baseline"
     faulty_only = cfg.variant == "authors"  # their "previous": the loss of the faulty pass only
     generate = gen_pattern_authors if cfg.variant == "authors" else gen_pattern
-    for epoch in range(start, cfg.epochs):
-        x, y = torch.cat([x0, extra_x]), torch.cat([y0, extra_y])
+
+    def run_epoch(epoch: int) -> list[dict]:
+        x, y = torch.cat([x0, extra["x"]]), torch.cat([y0, extra["y"]])
         c0, w0 = time.process_time(), time.perf_counter()
         model.train()
-        gen = torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch))
-        torch.manual_seed(_epoch_seed(cfg.seed, epoch) + 1)
-        order = torch.randperm(len(x), generator=gen)
-        total, batches = 0.0, range(0, len(x), cfg.batch_size)
-        for i in _progress(batches, len(batches), f"{cfg.method} epoch {epoch + 1}/{cfg.epochs}"):
-            idx = order[i:i + cfg.batch_size]
+        seed = loop.epoch_seed(cfg.seed, epoch)
+        order, gen = loop.shuffled(len(x), seed, dev)
+        torch.manual_seed(seed + 1)
+        total = torch.zeros((), dtype=torch.float64, device=dev)
+        for idx in loop.batches(order, cfg.batch_size, f"{cfg.method} epoch {epoch + 1}/{cfg.epochs}"):
             xb, yb = x[idx], y[idx]
             loss = 0.0 if fault_aware and faulty_only else F.cross_entropy(model(xb), yb)
             if fault_aware:
-                with faults.inject(model, fault, cfg.fir, seed=_draw_seed(gen)):
+                with inject(model, fault, cfg.fir, seed=_draw_seed(gen)):
                     loss = loss + F.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += loss.item() * len(idx)
+            total += loss.detach().double() * len(idx)
+        mean_loss = float(total) / len(x)  # the epoch's one read from the device (after it, the timing is true)
         train_cpu, train_wall = time.process_time() - c0, time.perf_counter() - w0
         gen_cpu = gen_wall = 0.0
         n_new = 0
         if cfg.method == "proposed" and epoch < cfg.epochs - 1:
             c1, w1 = time.process_time(), time.perf_counter()
             px, py, st = generate(model, x0, y0, fault, cfg.fir, cfg.gen, gen)
-            extra_x, extra_y = torch.cat([extra_x, px]), torch.cat([extra_y, py])
+            extra["x"], extra["y"] = torch.cat([extra["x"], px]), torch.cat([extra["y"], py])
             n_new = st["patterns"]
             gen_cpu, gen_wall = time.process_time() - c1, time.perf_counter() - w1
-        history.append({"epoch": epoch + 1, "loss": total / len(x), "train_cpu_s": train_cpu,
-                        "train_wall_s": train_wall, "gen_cpu_s": gen_cpu, "gen_wall_s": gen_wall,
-                        "new_patterns": n_new, "train_size": len(x)})
         if cfg.method == "replay":
-            epoch_states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
-        keys = list(history[0])
-        entry.save_checkpoint({
-            "epoch": epoch + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "history_keys": keys,
-            "history": torch.tensor([[float(h[k]) for k in keys] for h in history], dtype=torch.float64),
-            "patterns_x": extra_x, "patterns_y": extra_y, "epochs": _flatten_epochs(epoch_states),
-        })
+            epoch_states.append({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+        return [{"epoch": epoch + 1, "loss": mean_loss, "train_cpu_s": train_cpu,
+                 "train_wall_s": train_wall, "gen_cpu_s": gen_cpu, "gen_wall_s": gen_wall,
+                 "new_patterns": n_new, "train_size": len(x)}]
 
+    def save() -> dict:
+        return {"patterns_x": extra["x"].cpu(), "patterns_y": extra["y"].cpu(), "epochs": _flatten_epochs(epoch_states)}
+
+    def restore(saved: dict) -> None:
+        if cfg.method == "proposed":
+            extra["x"], extra["y"] = saved["patterns_x"].to(dev), saved["patterns_y"].to(dev)
+        epoch_states[:] = _unflatten_epochs(saved["epochs"])
+
+    run = loop.run_epochs(entry, cfg.epochs, loop.Resumable({"model": model}, {"optimizer": opt}, save, restore),
+                          run_epoch)
     model.eval()
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if cfg.method == "proposed":
-        state["patterns.x"], state["patterns.y"] = extra_x.contiguous(), extra_y.contiguous()
+        state["patterns.x"], state["patterns.y"] = extra["x"].cpu().contiguous(), extra["y"].cpu().contiguous()
     state.update(_flatten_epochs(epoch_states))
     entry.save_state(state)
-    entry.save_result({"history": history})
+    entry.save_result({"history": run.history})
     entry.drop_checkpoint()
-    return _from_state(cfg.build(), cfg, state, history, False)
+    return _from_state(cfg.build(), cfg, state, run.history, False, dev)
 
 
 def _flatten_epochs(states: list[dict]) -> dict[str, torch.Tensor]:
@@ -446,14 +446,16 @@ def _unflatten_epochs(flat: dict[str, torch.Tensor]) -> list[dict]:
     return [out[e] for e in sorted(out)]
 
 
-def _from_state(model, cfg, state, history, cached) -> SNNTrained:
+def _from_state(model, cfg, state, history, cached, dev: torch.device | None = None) -> SNNTrained:
+    """The :class:`SNNTrained` of a stored state (weights, patterns and per-epoch weights on the CPU; the
+    model moved to ``dev``)."""
     state = dict(state)
     patterns = None
     if "patterns.x" in state:
         patterns = (state.pop("patterns.x"), state.pop("patterns.y"))
     epochs = {k: state.pop(k) for k in [k for k in state if k.startswith("epoch")]}
     model.load_state_dict(state)
-    model.eval()
+    model.to(dev or torch.device("cpu")).eval()
     return SNNTrained(model, cfg, history, patterns, _unflatten_epochs(epochs) or None, cached)
 
 
@@ -466,16 +468,17 @@ def accuracy(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, reps: int, 
     (the paper's "test repetition": 20). The encodings are seeded by ``(seed, rep)``."""
     model.eval()
     enc = model[0]
-    accs = []
+    dev = next(iter(model.parameters()), torch.empty(0)).device
+    correct = torch.zeros(reps, dtype=torch.long, device=dev)
     try:
         for r in range(reps):
             enc.generator = torch.Generator().manual_seed(seed * 1_000_003 + r)
-            correct = 0
             for i in range(0, len(x), batch_size):
-                correct += (model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
-            accs.append(correct / len(x))
+                xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
+                correct[r] += (model(xb).argmax(1) == yb).sum()
     finally:
         enc.generator = None
+    accs = [c / len(x) for c in correct.tolist()]
     return sum(accs) / len(accs)
 
 
@@ -494,6 +497,6 @@ def faulty_accuracies(model: nn.Sequential, kind: str, ratio: float, x: torch.Te
     out = []
     fault = spike_fault(kind, variant, population)
     for i in range(instances):
-        with faults.inject(model, fault, ratio, seed=fault_instance_seed(seed, i)):
+        with inject(model, fault, ratio, seed=fault_instance_seed(seed, i)):
             out.append(accuracy(model, x, y, reps, seed + i))
     return out

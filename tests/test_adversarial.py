@@ -54,9 +54,9 @@ def test_discriminator_step_uses_the_prior(monkeypatch):
     calls = []
     real_sample = adv.sample_prior
 
-    def spy(n, shape, std, generator=None):
+    def spy(n, shape, std, generator=None, device="cpu"):
         calls.append((n, tuple(shape), std))
-        return real_sample(n, shape, std, generator)
+        return real_sample(n, shape, std, generator, device)
 
     monkeypatch.setattr(adv, "sample_prior", spy)
     cfg = _cfg(disc_steps=3, prior_std=2.0)

@@ -309,12 +309,13 @@ def test_parts_not_run_carry_a_measured_cost_and_where_or_say_they_were_not_meas
     assert "⊘ paper settings not run" in line
 
 
-def test_code_map_holds_what_the_section_imports_and_not_other_chapters():
+def test_code_map_holds_what_the_section_imports_and_not_other_chapters(monkeypatch):
     """A section's code map follows its notebook's imports: its own experiments modules, the verdict rules
     and the paper's numbers, the statistics; never another chapter's experiments module or the registry,
     so restructuring one chapter leaves another chapter's archive fresh."""
-    from ftlib import report
+    from ftlib import report, store
 
+    monkeypatch.setattr(store, "USED_CODE", set())  # no cache entry used by an earlier test in this process
     files = report.code_files("continuous_limit/certification", sections.get("continuous_limit/certification").ids)
     assert "notebooks/continuous_limit/certification.py" in files
     assert {"ftlib/claims.py", "ftlib/reference.py", "ftlib/stats.py"} <= set(files)

@@ -295,40 +295,6 @@ def test_cache_files_are_group_readable_whatever_the_umask(tmp_cache):
         assert d.stat().st_mode & 0o050 == 0o050, d
 
 
-def test_salts_cover_what_training_imports_and_leave_out_the_statistics():
-    """A trained model is salted with every ftlib package its loop reaches (fault-aware and dropout
-    training inject through ``faults``; the regularizers read ``theory``'s layer layout), and editing a
-    statistic (``ftlib/stats.py``) invalidates no trained model or sweep."""
-    import ast
-    from pathlib import Path
-
-    import ftlib
-    from ftlib.adversarial import ADVERSARIAL_CODE
-    from ftlib.training import TRAINING_CODE
-    from ftlib.training_snn import SNN_CODE
-
-    root = Path(ftlib.__file__).parent
-
-    def reached(module: str) -> set[str]:
-        tree = ast.parse((root / module).read_text())
-        out = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                out |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
-        return out
-
-    def covered(code, name):
-        return any(part == name or part == f"{name}.py" for part in code)
-
-    for module, code in (("training.py", TRAINING_CODE), ("regularizers.py", TRAINING_CODE),
-                         ("training_snn.py", SNN_CODE), ("adversarial.py", ADVERSARIAL_CODE)):
-        for name in reached(module) - {"errors", "store", "config"}:
-            assert covered(code, name), f"{module} imports ftlib.{name}, which its cache salt leaves out"
-    for code in (TRAINING_CODE, SNN_CODE, ADVERSARIAL_CODE):
-        assert not covered(code, "stats")
-    assert not (root / "faults" / "stats.py").exists()
-
-
 def test_trace_logs_one_line_per_computed_entry(tmp_path, monkeypatch):
     """``FTLIB_TRACE`` records what was computed and how long it took; a cache hit adds no line."""
     import json

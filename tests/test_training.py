@@ -56,8 +56,9 @@ def test_interrupted_training_resumes_from_last_epoch(tmp_cache, monkeypatch):
     monkeypatch.setattr(Entry, "save_checkpoint", original)
 
     epochs_run = []
-    real_progress = training._progress
-    monkeypatch.setattr(training, "_progress", lambda it, total, desc: epochs_run.append(desc) or real_progress(it, total, desc))
+    real_progress = training.loop.progress
+    monkeypatch.setattr(training.loop, "progress",
+                        lambda it, total, desc: epochs_run.append(desc) or real_progress(it, total, desc))
     resumed = train(CFG)
     assert epochs_run == ["epoch 2/2"], "only the missing epoch is trained"
     assert torch.equal(weights(full.model), weights(resumed.model))

@@ -8,12 +8,13 @@ from dataclasses import asdict
 import pandas as pd
 import torch
 
-from .. import distributed, faults
+from .. import codemap, distributed, faults
 from ..store import Store
-from ..training import TRAINING_CODE, Trained
+from ..training import Trained
 
-SWEEP_CODE = TRAINING_CODE
-"""The ftlib source a sweep result depends on (its cache salt)."""
+SWEEP_CODE = codemap.salt_parts("training", "faults")
+"""The ftlib source a sweep result depends on (its cache salt): the trained model's (:mod:`ftlib.training`)
+and the whole fault engine (:mod:`ftlib.faults`, the sweep and its campaigns included)."""
 
 
 def cached_sweep(store: Store, trained: Trained, fault: faults.FaultModel, rates, x: torch.Tensor,

@@ -89,3 +89,35 @@ def select_layers(model: nn.Module, layers: object, default: tuple[type, ...], w
             f"{' and names ' + ', '.join(names) if names else ''}); pass layers=[...] with module names or types"
         )
     return chosen
+
+
+# --------------------------------------------------------------------------- staging
+def _plain_sequential(m: nn.Module) -> bool:
+    return isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward
+
+
+def _has_hooks(m: nn.Module) -> bool:
+    return bool(m._forward_hooks or m._forward_pre_hooks)
+
+
+def sequential_stages(model: nn.Module, atomic: Sequence[nn.Module] = ()) -> list[nn.Module] | None:
+    """The flat list of stages of a (nested) plain ``nn.Sequential``, or None.
+
+    Nested plain Sequentials are expanded unless they carry hooks or are in
+    ``atomic`` (e.g. hooked by a fault). Calling the stages in order is the
+    same computation as ``model(x)``.
+    """
+    if not _plain_sequential(model) or _has_hooks(model):
+        return None
+    keep = {id(m) for m in atomic}
+    stages: list[nn.Module] = []
+
+    def walk(seq: nn.Sequential) -> None:
+        for m in seq:
+            if _plain_sequential(m) and id(m) not in keep and not _has_hooks(m):
+                walk(m)
+            else:
+                stages.append(m)
+
+    walk(model)
+    return stages

@@ -46,6 +46,7 @@ from ..errors import ParameterError
 from . import _random as R
 from .apply import FaultSession
 from .models import FaultModel
+from .selection import sequential_stages
 from ..stats import mean_ci, summarize
 
 if TYPE_CHECKING:
@@ -176,37 +177,6 @@ def _materialize(data: object, device: torch.device) -> tuple[torch.Tensor, torc
 
 
 # --------------------------------------------------------------------------- staging
-def _plain_sequential(m: nn.Module) -> bool:
-    return isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward
-
-
-def _has_hooks(m: nn.Module) -> bool:
-    return bool(m._forward_hooks or m._forward_pre_hooks)
-
-
-def sequential_stages(model: nn.Module, atomic: Sequence[nn.Module] = ()) -> list[nn.Module] | None:
-    """The flat list of stages of a (nested) plain ``nn.Sequential``, or None.
-
-    Nested plain Sequentials are expanded unless they carry hooks or are in
-    ``atomic`` (e.g. hooked by a fault). Calling the stages in order is the
-    same computation as ``model(x)``.
-    """
-    if not _plain_sequential(model) or _has_hooks(model):
-        return None
-    keep = {id(m) for m in atomic}
-    stages: list[nn.Module] = []
-
-    def walk(seq: nn.Sequential) -> None:
-        for m in seq:
-            if _plain_sequential(m) and id(m) not in keep and not _has_hooks(m):
-                walk(m)
-            else:
-                stages.append(m)
-
-    walk(model)
-    return stages
-
-
 def _first_faulty_stage(stages: list[nn.Module], session: FaultSession) -> int:
     mods = {id(m) for m in session.modules}
     tens = {id(t) for t in session.tensors}

@@ -94,7 +94,9 @@ class RateEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         p = self.prob(x).clamp(0.0, 1.0)
         probs = p.unsqueeze(0).expand(self.num_steps, *p.shape)
-        u = torch.rand(probs.shape, generator=self.generator, dtype=p.dtype, device=p.device)
+        # drawn on the generator's device (a CPU generator: the same spike trains on any device), then moved
+        where = p.device if self.generator is None else self.generator.device
+        u = torch.rand(probs.shape, generator=self.generator, dtype=p.dtype, device=where).to(p.device)
         spikes = (u < probs).to(p.dtype)
         if p.requires_grad:
             spikes = spikes + probs - probs.detach()

@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
-from ..faults import BernoulliCrash, sequential_stages
+from ..faults.models import BernoulliCrash
+from ..faults.selection import sequential_stages
 
 
 @dataclass
@@ -108,7 +109,7 @@ def as_rates(p: float | dict, names: list[str]) -> dict[str, float]:
 def following_linears(lay: Layout, name: str) -> list[tuple[nn.Linear | None, float]]:
     """The chain after crash point ``name``: ``(Linear, 1.0)`` for each Linear and ``(None, K)`` for each
     activation with Lipschitz constant K. Raises for any other stage (the spectral bounds need Definition 1)."""
-    from ..faults import ACTIVATION_LAYERS
+    from ..faults.selection import ACTIVATION_LAYERS
 
     out: list[tuple[nn.Linear | None, float]] = []
     for st in lay.stages[lay.index(name) + 1:]:

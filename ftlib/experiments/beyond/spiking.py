@@ -46,17 +46,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ... import faults
+from ... import codemap, faults
 from ...faults.catalog import by_name
 from ...models.snn_patterns import HIDDEN_LAYER
 from ...params import Param, Section, Settings
 from ...report import evidence_verdict
 from ...stats import one_sided, paired_t, summarize
 from ...store import Store
-from ...training_snn import SNN_CODE, SNNTrained, spike_fault, train_snn
+from ...training_snn import SNNTrained, spike_fault, train_snn
 from ..snn_patterns import _config as snn
 from ..common import images, plot_bands as bands
 from ._pipeline import Study, fmt_ci, fmt_p, fmt_test, heatmap_panel, heatmap_table, per_fault_best, ranking, seeds
+
+SNN_SWEEP_CODE = codemap.salt_parts("training_snn", "faults")
+"""The salt of a cached sweep of a spiking model: the spiking training's source and the whole fault engine."""
 
 ARCH = "snn"
 """The ``arch`` column of this part's tables (one architecture: the 784-128-10 LIF network)."""
@@ -164,7 +167,7 @@ def snn_sweep(store: Store, t: SNNTrained, fault: str, rates_: list[float], x: t
             enc.generator = None
         return res.table.to_dict("list")
 
-    table = store.cached_result("sweep_snn", key, compute, code=SNN_CODE)
+    table = store.cached_result("sweep_snn", key, compute, code=SNN_SWEEP_CODE)
     return pd.DataFrame(table)[["rate", "draw", "accuracy"]]
 
 

@@ -17,15 +17,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ... import theory
+from ... import codemap, theory
 from ...params import Section, Settings
 from ...report import evidence_verdict
 from ...stats import spearman_permutation
 from ...store import Store
-from ...training import TRAINING_CODE, cache_key
+from ...training import cache_key
 from ._config import (ANN, ARCH_LABELS, ARCHS, FAULTS, METHOD_LABELS, METHODS, PROFILES, SECTION_PARAMS, eval_set,
                       fault_label)
 from ._pipeline import fmt_p
+
+THEORY_CODE = codemap.salt_parts("training", "theory")
+"""The salt of a cached bound of a trained model: the training's source and the whole of :mod:`ftlib.theory`."""
 
 population, sweeps, retained = ANN.population, ANN.sweeps, ANN.retained
 
@@ -58,7 +61,7 @@ def theory_table(s: Settings, models: dict, store: Store | None = None) -> pd.Da
                     "b3_rel": float((var.sqrt() / margin.clamp_min(1e-12)).median())}
 
         rows.append({"arch": arch, "method": method, "seed": seed,
-                     **store.cached_result("theory", key, compute, code=TRAINING_CODE)})
+                     **store.cached_result("theory", key, compute, code=THEORY_CODE)})
     return pd.DataFrame(rows)
 
 
