@@ -198,34 +198,46 @@ def map(fn: Callable, items: Iterable, *, name: str | None = None, shared: dict[
 
 # ----------------------------------------------------------------------------- training families
 
-def train_locked(cfg, store):
+def train_locked(cfg, store, device=None):
     """:func:`ftlib.training.train`, which fills the cache under the store's one locking rule
     (:meth:`ftlib.store.Entry.fill`): of several processes asking for the same configuration at once, one
     trains it and the others wait, then load it; a read-only cache serves what it holds. Kept as a name."""
     from .training import train
 
-    return train(cfg, store)
+    return train(cfg, store, device)
 
 
-def _train_task(cfg, cache_root: str):
+def _train_task(cfg, cache_root: str, device_type: str):
     from .store import Store
 
-    return train_locked(cfg, Store(cache_root))
+    # the device *type* the client chose: on a worker started with CUDA_VISIBLE_DEVICES=<gpu>, "cuda" is its GPU
+    trained = train_locked(cfg, Store(cache_root), device_type)
+    trained.model.cpu()  # sent back to the client, which moves it to its own device
+    return trained
 
 
-def train_many(configs: Iterable, store=None, desc: str = "train") -> list:
-    """:func:`ftlib.training.train` of every configuration, in order (a model family, a λ grid, seeds).
+def train_many(configs: Iterable, store=None, desc: str = "train", device=None) -> list:
+    """:func:`ftlib.training.train` of every configuration, in order (a model family, a λ grid, seeds), on
+    ``device`` (:func:`ftlib.device.resolve`, resolved here, in the client).
 
     Serially in this process when no cluster is configured (the same calls as
     a loop); otherwise one task per configuration on the workers, which train
     it or load it from the cache (shared with this process; a configuration
-    already being trained elsewhere is waited for, not trained twice). Returns the
-    :class:`~ftlib.training.Trained` models in the order of ``configs``.
+    already being trained elsewhere is waited for, not trained twice). A worker trains on the client's device
+    type (``cuda`` on a worker pinned to one GPU by ``CUDA_VISIBLE_DEVICES`` is that GPU), so its model is the
+    cache entry the client would have made. Returns the :class:`~ftlib.training.Trained` models in the order
+    of ``configs``, on the client's device.
     """
+    from . import device as _device
     from .store import Store
 
+    dev = _device.resolve(device)
     store = store or Store()
     configs = list(configs)
     if client() is None:
-        return [train_locked(cfg, store) for cfg in configs]
-    return map(_train_task, configs, name=desc, shared={"cache_root": str(store.root)}, desc=desc)
+        return [train_locked(cfg, store, dev) for cfg in configs]
+    out = map(_train_task, configs, name=desc, shared={"cache_root": str(store.root), "device_type": dev.type},
+              desc=desc)
+    for trained in out:
+        trained.model.to(dev)
+    return out

@@ -130,3 +130,14 @@ def test_the_prior_and_the_spike_trains_are_drawn_by_cpu_generators_on_any_devic
     assert torch.equal(first, enc(x))
     enc.generator = torch.Generator().manual_seed(2)
     assert enc(x.to("meta")).device.type == "meta"
+
+
+def test_a_worker_trains_on_the_clients_device_type_and_sends_the_model_back_on_the_cpu(tmp_path):
+    from ftlib import distributed
+
+    require_data("fashion_mnist")
+    cfg = TrainConfig(arch="aft_arch1", dataset="fashion_mnist", epochs=1, n_train=128, arch_kwargs={"hidden": (8,)})
+    sent = distributed._train_task(cfg, str(tmp_path), "cpu")
+    assert next(sent.model.parameters()).device.type == "cpu"
+    (here,) = distributed.train_many([cfg], Store(tmp_path), device="cpu")  # no cluster: this process, cached
+    assert here.from_cache and torch.equal(next(here.model.parameters()), next(sent.model.parameters()))

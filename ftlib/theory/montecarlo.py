@@ -49,7 +49,9 @@ def monte_carlo(model: nn.Module, x: torch.Tensor, p: float | dict, layers: obje
     independent crash sets per input, crash probability ``p`` (float or dict layer → p_l) at ``layers``.
 
     ``output`` receives rows in draw-major order ``(k·B, ...)`` (k draws of the B inputs).
-    Same arguments → same numbers (CPU).
+    Same arguments → same numbers (CPU). Runs on the device of ``model`` and ``x`` (the crash sets are drawn
+    by CPU generators and moved: the same seed crashes the same neurons on every device); the moments are
+    summed there and read back once, at the end.
     """
     import time
 
@@ -72,7 +74,7 @@ def monte_carlo(model: nn.Module, x: torch.Tensor, p: float | dict, layers: obje
     base = base.reshape(x.shape[0], -1).double()
     B, nL = base.shape
     sessions = [FaultSession(model, BernoulliCrash(layers=names, permanent=False)) for names in groups.values()]
-    s1 = torch.zeros(B, nL, dtype=torch.float64)
+    s1 = torch.zeros(B, nL, dtype=torch.float64, device=base.device)  # the sums stay on the model's device
     s2 = torch.zeros_like(s1)
     s3 = torch.zeros_like(s1)
     s4 = torch.zeros_like(s1)
