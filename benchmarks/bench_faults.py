@@ -73,10 +73,10 @@ def build_cnn() -> nn.Sequential:
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int) -> float:
-    correct = 0
+    correct = torch.zeros((), dtype=torch.long, device=x.device)  # one read at the end (no sync per batch)
     for s in range(0, x.shape[0], bs):
-        correct += int((model(x[s:s + bs]).argmax(1) == y[s:s + bs]).sum())
-    return correct / x.shape[0]
+        correct += (model(x[s:s + bs]).argmax(1) == y[s:s + bs]).sum()
+    return int(correct) / x.shape[0]
 
 
 def run_clean(model, x, y, passes, bs, channels_last):
@@ -109,6 +109,7 @@ def run_naive(model, x, y, rates, draws, bs, seed=0):
                         w = mod.weight
                         mask = torch.ones(w.numel())
                         mask[torch.randperm(w.numel(), generator=g)[:exact_count(rate, w.numel())]] = 0
+                        mask = mask.to(w.device)
                         w.mul_(mask.view_as(w))
                 accs.append(evaluate(m, x, y, bs))
     return time.perf_counter() - t0, float(np.mean(accs))
@@ -118,7 +119,8 @@ def run_pytorchfi(model, x, y, rates, draws_per_rate, bs, seed=0):
     from pytorchfi import core
 
     model = model.eval()
-    pfi = core.fault_injection(model, bs, input_shape=list(x.shape[1:]), layer_types=list(WEIGHT_TYPES))
+    pfi = core.fault_injection(model, bs, input_shape=list(x.shape[1:]), layer_types=list(WEIGHT_TYPES),
+                               use_cuda=x.device.type == "cuda")
     shapes = [tuple(m.weight.shape) for m in model.modules() if isinstance(m, WEIGHT_TYPES)]
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
@@ -194,7 +196,12 @@ def main(argv=None) -> int:
                     help="skip the activation-fault, bit-flip-format and adaptive-sweep paths")
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     ap.add_argument("--json", type=Path, default=None, help="also write the measurements to this JSON file")
+    ap.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, auto (ftlib.device.resolve); "
+                    "PyTorchFI runs with use_cuda on a CUDA device")
     args = ap.parse_args(argv)
+    from ftlib.device import resolve
+
+    dev = resolve(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     rates = [(i + 0.5) / args.rates for i in range(args.rates)]
@@ -205,17 +212,17 @@ def main(argv=None) -> int:
     except ImportError:
         have_pfi = False
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
-          f"{platform.processor() or platform.machine()}")
+          f"{platform.processor() or platform.machine()}, device {dev}")
     print(f"sweep: {args.rates} rates x {args.draws} draws = {passes} evaluations of {args.n} images, "
           f"batch {args.batch_size}; rates {[round(r, 3) for r in rates]}\n")
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(args.n, 1, 28, 28, generator=g)
-    y = torch.randint(0, 10, (args.n,), generator=g)
+    x = torch.rand(args.n, 1, 28, 28, generator=g).to(dev)
+    y = torch.randint(0, 10, (args.n,), generator=g).to(dev)
     record = {"args": {k: str(v) for k, v in vars(args).items()}, "torch": torch.__version__, "models": {}}
 
     for name in args.models.split(","):
         torch.manual_seed(0)
-        model = {"mlp": build_mlp, "cnn": build_cnn}[name]().eval()
+        model = {"mlp": build_mlp, "cnn": build_cnn}[name]().to(dev).eval()
         is_cnn = name == "cnn"
         with torch.inference_mode():  # warm-up (thread pool, oneDNN primitives)
             evaluate(model, x[: args.batch_size], y[: args.batch_size], args.batch_size)
