@@ -21,6 +21,7 @@ from __future__ import annotations
 
 
 from ... import adversarial as adv
+from ... import methods
 from ...data import load
 from ...params import Param, Settings
 from ...store import Store
@@ -72,10 +73,10 @@ def baseline_config(s: Settings, arch: str, regularizer: str, lam: float) -> Tra
     """A baseline of Table 2 (``regularizer`` ``"lasso"``/``"tikhonov"``, λ = 0 is "none"); for Architectures 1-2
     this is exactly :func:`regularized_config` (Table 1's / Figure 2's models)."""
     a = arch_settings(s, arch)
-    return TrainConfig(arch=arch, dataset=ARCH_DATA[arch], epochs=a["epochs"], batch_size=s.batch_size, lr=s.lr,
-                       n_train=a["n_train"], l1=lam if regularizer == "lasso" else 0.0,
-                       l2=lam if regularizer == "tikhonov" else 0.0, loss=LOSS, seed=s.seed,
-                       arch_kwargs=a["arch_kwargs"])
+    plain = TrainConfig(arch=arch, dataset=ARCH_DATA[arch], epochs=a["epochs"], batch_size=s.batch_size, lr=s.lr,
+                        n_train=a["n_train"], loss=LOSS, seed=s.seed, arch_kwargs=a["arch_kwargs"])
+    method = {"lasso": "l1", "tikhonov": "l2"}[regularizer]  # the training-method catalogue's names
+    return methods.configure(method, plain, **{method: lam})
 
 
 def phase1_config(s: Settings, arch: str) -> adv.AdversarialConfig:

@@ -30,7 +30,7 @@ from ...stats import binomial_se, p_positive
 from ...store import Store
 from ...training import train
 from ..common import images
-from ._config import (ARCH_DATA, DATASET, METHODS, T2_PARAMS, T2_PROFILES, arch_settings, baseline_config, eval_set,
+from ._config import (ARCH_DATA, DATASET, METHODS, T2_PARAMS, T2_PROFILES, arch_settings, baseline_config,
                       phase1_config, table2_archs, test_accuracy)
 
 def plan(s: Settings) -> list[dict]:
@@ -75,7 +75,6 @@ def table2_models(s: Settings, store: Store | None = None) -> tuple[pd.DataFrame
     rows, trained_models, phase1 = [], {}, {}
     for arch in table2_archs(s):
         a = arch_settings(s, arch)
-        test = eval_set(s, arch)
         runs = [("none", 0.0)] + [(reg, lam) for reg in ("lasso", "tikhonov") for lam in a[reg] if lam > 0]
         for method, lam in runs:
             t = train(baseline_config(s, arch, "tikhonov" if method == "none" else method, lam), store)

@@ -26,10 +26,10 @@ share (:data:`ANN`, a :class:`~ftlib.experiments.beyond._pipeline.Study`).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from types import SimpleNamespace
 
 from ... import adversarial as adv
+from ... import methods
 from ...data import load
 from ...faults.catalog import CATALOG, FAULT_NAMES, by_name
 from ...params import Param, Settings
@@ -43,14 +43,10 @@ ARCHS = ("aft_arch1", "aft_arch2")
 ARCH_LABELS = {"aft_arch1": "MLP (Arch. 1)", "aft_arch2": "CNN (Arch. 2)"}
 DATASET = "fashion_mnist"
 
-METHODS = ("none", "l1", "l2", "dropout", "adversarial", "fault_aware", "var_reg", "continuity")
-"""The training methods of the study (see the module docstring)."""
-METHOD_LABELS = {"none": "none", "l1": "L1 (Lasso)", "l2": "L2 (Tikhonov)", "dropout": "dropout",
-                 "adversarial": "adversarial two-phase", "fault_aware": "fault-aware training",
-                 "var_reg": "Var Δ regularizer", "continuity": "continuity regularizer"}
-METHOD_PAPER = {"none": "all", "l1": "adversarial_ft", "l2": "adversarial_ft", "dropout": "continuous_limit",
-                "adversarial": "adversarial_ft", "fault_aware": "snn_patterns [5]", "var_reg": "continuous_limit",
-                "continuity": "continuous_limit"}
+METHODS = methods.METHOD_NAMES
+"""The training methods of the study: every method of the catalogue (:mod:`ftlib.methods`)."""
+METHOD_LABELS = {m: methods.get(m).label for m in METHODS}
+METHOD_PAPER = {m: methods.get(m).paper for m in METHODS}
 """Which paper proposes or compares each method."""
 
 FAULTS = FAULT_NAMES
@@ -101,23 +97,14 @@ def shares_adversarial_ft(s: Settings, aft_profile: str) -> bool:
 
 def train_config(s: Settings, arch: str, method: str, seed: int) -> TrainConfig:
     """The TrainConfig of ``method`` on ``arch`` (every method but ``adversarial``, which is two-phase)."""
-    a = aft_settings(s, seed)
-    base = aft.baseline_config(a, arch, "tikhonov", 0.0)
-    if method == "none":
-        return base
-    if method == "l1":
-        return aft.baseline_config(a, arch, "lasso", s.l1)
-    if method == "l2":
-        return aft.baseline_config(a, arch, "tikhonov", s.l2)
-    if method == "dropout":
-        return replace(base, dropout=s.dropout, dropout_layer=LAST_HIDDEN[arch])
-    if method == "fault_aware":
-        return replace(base, fault_train=s.fault_train, fault_train_rate=s.fault_train_rate)
-    if method == "var_reg":
-        return replace(base, var_reg=s.var_reg, var_layers=(LAST_HIDDEN[arch],))
-    if method == "continuity":
-        return replace(base, continuity=tuple(s.continuity))
-    raise ValueError(f"unknown method {method!r}; methods: {', '.join(METHODS)}")
+    base = aft.baseline_config(aft_settings(s, seed), arch, "tikhonov", 0.0)
+    values = {"none": {}, "l1": {"l1": s.l1}, "l2": {"l2": s.l2},
+              "dropout": {"dropout": s.dropout, "dropout_layer": LAST_HIDDEN[arch]},
+              "fault_aware": {"fault_train": s.fault_train, "fault_train_rate": s.fault_train_rate},
+              "var_reg": {"var_reg": s.var_reg, "var_layers": (LAST_HIDDEN[arch],)},
+              "continuity": {"continuity": tuple(s.continuity)}}
+    methods.get(method)  # an unknown name: one ParameterError listing the catalogue
+    return methods.configure(method, base, **values.get(method, {}))
 
 
 def train_method(s: Settings, arch: str, method: str, seed: int, store: Store) -> tuple[Trained, float]:

@@ -187,7 +187,7 @@ def conclusions(f: dict, s: Settings) -> str:
     lines = []
     if s.profile == "smoke":
         lines.append("**Smoke profile: the numbers below mean nothing; the sentences are generated from them.**\n")
-    q, qr = f["quality"], f["quality_rel"]
+    q = f["quality"]
     bc, rc = f["b3_crash"], f["rel_crash"]
     crash_rl = q[q.fault == "crash"]
     lines.append(

@@ -25,7 +25,7 @@ import contextlib
 
 import torch
 
-from ... import regularizers, theory
+from ... import methods, regularizers, theory
 from ...data import load
 from ...faults import BernoulliCrash, FaultSession
 from ...models import build
@@ -130,7 +130,8 @@ def crashing_metrics(net, x, y, p: float, layer: str, reps: int, seed: int) -> t
 def t2_config(s: Settings, p_train: float, rep: int) -> TrainConfig:
     """Table 2's network 784-``hidden``-10 trained with unscaled dropout ``p_train`` on ``act1`` (repetition
     ``rep``: seed ``s.seed + rep``, batch 100)."""
-    return mlp_config("mnist", [784, *s.hidden, 10], s, s.seed + rep, 100, dropout=p_train, dropout_layer="act1")
+    plain = mlp_config("mnist", [784, *s.hidden, 10], s, s.seed + rep, 100)
+    return methods.configure("dropout", plain, dropout=p_train, dropout_layer="act1")
 
 
 def evaluate_network(net, s: Settings, data: dict, seed: int, b4: bool = False) -> dict:

@@ -20,7 +20,6 @@ pass each; fault set ``i`` has the same positions for every model and population
 
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 
