@@ -124,8 +124,8 @@ report.figure(sec.plot_figure2(sweeps), "figure2",
 # the quoted accuracies have a 5 pp tolerance.
 #
 # **Budget-sensitive**: the CNN panel (AFT-F2b) depends on how long the CNN
-# trains. When our quick budget went from 3 to 2 epochs of Architecture 2
-# (session 5), its verdict changed from "not reproduced" (paired difference
+# trains. When our quick budget went from 30,000 to 20,000 training images
+# and from 3 to 2 epochs of Architecture 2 (session 5), its verdict changed from "not reproduced" (paired difference
 # −0.71 pp, p = 0.57) to "reproduced" (+3.75 pp, p = 0.043, 5 shared draws),
 # both times with the same rule. Read it as a property of a short training,
 # not of the architecture; the paper-settings run (50 epochs) decides it.
