@@ -78,43 +78,56 @@ def bare_epoch(model, opt, x, y, batch_size: int, loss_fn) -> float:
     return time.perf_counter() - t0
 
 
+def interleaved(ftlib_run, bare_model, x, y, batch_size: int, loss_fn, repeats: int):
+    """``(epoch s, run s, bare s, FLOPs per epoch)``: the best of ``repeats`` interleaved ftlib runs
+    (``ftlib_run(seed, store)`` → ``(epoch seconds from its history, trained)``) and bare epochs
+    (``bare_model(seed)`` → a fresh ``(model, optimizer)``)."""
+    ftlib_s, bare_s = [], []
+    for r in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            epoch = ftlib_run(r, Store(tmp))
+            ftlib_s.append((epoch, time.perf_counter() - t0))
+        torch.manual_seed(r)
+        model, opt = bare_model(r)
+        bare_s.append(bare_epoch(model, opt, x, y, batch_size, loss_fn))
+    flops = batch_flops(model, x[:batch_size], y[:batch_size], loss_fn) * (len(x) / batch_size)
+    return min(e for e, _ in ftlib_s), min(w for _, w in ftlib_s), min(bare_s), flops
+
+
 def supervised_case(cfg: TrainConfig, n: int, repeats: int):
     from ftlib import models
     from ftlib.training import _loss
 
     cfg = TrainConfig(**{**cfg.__dict__, "n_train": n})
     ds = data.load(cfg.dataset, "train").subset(n, seed=0)
-    loss_fn = lambda out, t: _loss(out, t, cfg.loss, cfg.output)  # noqa: E731
-    ftlib_s, bare_s = [], []
-    for r in range(repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            t = train(TrainConfig(**{**cfg.__dict__, "seed": r}), Store(tmp), device="cpu")
-            ftlib_s.append((t.history[0]["seconds"], time.perf_counter() - t0))
-        torch.manual_seed(r)
+
+    def ftlib_run(seed, store):
+        return train(TrainConfig(**{**cfg.__dict__, "seed": seed}), store, device="cpu").history[0]["seconds"]
+
+    def bare_model(seed):
         model = models.build(cfg.arch, **cfg.arch_kwargs)
         if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
             model = model.to(memory_format=torch.channels_last)
-        bare_s.append(bare_epoch(model, make_optimizer(cfg, model.parameters()), ds.x, ds.y, cfg.batch_size, loss_fn))
-    flops = batch_flops(model, ds.x[:cfg.batch_size], ds.y[:cfg.batch_size], loss_fn) * (n / cfg.batch_size)
-    return min(e for e, _ in ftlib_s), min(w for _, w in ftlib_s), min(bare_s), flops
+        return model, make_optimizer(cfg, model.parameters())
+
+    return interleaved(ftlib_run, bare_model, ds.x, ds.y, cfg.batch_size,
+                       lambda out, t: _loss(out, t, cfg.loss, cfg.output), repeats)
 
 
 def snn_case(n: int, repeats: int):
     cfg = SNNTrainConfig(method="baseline", epochs=1, n_train=n, variant="authors")
     ds = data.load("mnist", "train").subset(n, seed=0)
-    ftlib_s, bare_s = [], []
-    for r in range(repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            t = train_snn(SNNTrainConfig(**{**cfg.__dict__, "seed": r}), Store(tmp), device="cpu")
-            ftlib_s.append((t.history[0]["train_wall_s"], time.perf_counter() - t0))
-        torch.manual_seed(r)
+
+    def ftlib_run(seed, store):
+        return train_snn(SNNTrainConfig(**{**cfg.__dict__, "seed": seed}), store,
+                         device="cpu").history[0]["train_wall_s"]
+
+    def bare_model(seed):
         model = cfg.build()
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        bare_s.append(bare_epoch(model, opt, ds.x, ds.y, cfg.batch_size, F.cross_entropy))
-    flops = batch_flops(model, ds.x[:cfg.batch_size], ds.y[:cfg.batch_size], F.cross_entropy) * (n / cfg.batch_size)
-    return min(e for e, _ in ftlib_s), min(w for _, w in ftlib_s), min(bare_s), flops
+        return model, torch.optim.Adam(model.parameters(), lr=cfg.lr)
+
+    return interleaved(ftlib_run, bare_model, ds.x, ds.y, cfg.batch_size, F.cross_entropy, repeats)
 
 
 def main() -> None:
