@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
@@ -257,13 +258,20 @@ def plot_sweeps(df: pd.DataFrame):
 
 
 def plot_permanence(df: pd.DataFrame):
-    """Per-instance accuracies of permanent vs transient Bernoulli crashes (strip plot)."""
+    """Per-instance accuracies of permanent vs transient Bernoulli crashes (strip plot). The strip's
+    horizontal jitter is seeded (seaborn draws it from NumPy's global generator, whose state this function
+    restores), so the same numbers give the same figure, byte for byte."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     fig, ax = plt.subplots(figsize=(6.0, 3.2))
     d = df.assign(accuracy=100 * df["accuracy"])
-    sns.stripplot(data=d, x="rate", y="accuracy", hue="mode", dodge=True, size=3, ax=ax)
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        sns.stripplot(data=d, x="rate", y="accuracy", hue="mode", dodge=True, size=3, ax=ax)
+    finally:
+        np.random.set_state(state)
     ax.set_xlabel("crash probability p")
     ax.set_ylabel("accuracy of one faulty instance (%)")
     return fig
