@@ -90,7 +90,8 @@ class Claim:
         src = f" (tolerance: {self.tolerance_source})" if self.tolerance_source else ""
         how = self.method
         text = {
-            BEATS: f"{how or 'one-sided paired t test'} of {self.quantity}{'' if how else ' over shared draws/seeds'}, {a}",
+            BEATS: f"{how or 'one-sided paired t test'} of {self.quantity}{'' if how else ' over shared draws/seeds'}, {a}"
+                   + ("" if how and "sign test" in how else BEATS_CONSTANT),
             NO_EFFECT: f"{how or 'TOST equivalence'} of {self.quantity} within ±{tol}, {a}{src}",
             MATCHES: f"{how or 'TOST equivalence'} of {self.quantity} with the reference value within ±{tol}, {a}{src}",
             RANK: f"permutation test of the rank loss of {self.quantity} against random orderings, {a}",
@@ -119,6 +120,12 @@ def _mean_se(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Mean and standard error along the last axis of ``x`` ``(..., n)``."""
     n = x.shape[-1]
     return x.mean(-1), x.std(-1, ddof=1) / math.sqrt(n), n
+
+
+BEATS_CONSTANT = ("; a constant difference (no spread for a t test) falls back to the exact sign test, one-sided "
+                  "p = 0.5ⁿ (rule changed 2026-12-02, session 6, from a tie seen in session 5: it gave p = 0)")
+"""What every ``beats`` rule says about constant differences (:func:`p_beats` here, :func:`ftlib.stats.paired_t`
+for a p computed elsewhere), on the page with the rule."""
 
 
 def p_beats(diff, alternative: str = "greater") -> np.ndarray:

@@ -73,8 +73,9 @@ def summarize(table: pd.DataFrame, value: str, by: str = "rate", level: float = 
 def paired_t(a, b, level: float = 0.95) -> dict[str, float]:
     """Paired comparison of two equal-length samples (e.g. two methods on the same seeds): the mean of
     ``a − b`` with its two-sided t interval (``n, mean, std, ci_low, ci_high, ci_halfwidth``, as
-    :func:`mean_ci`) and the two-sided ``p_value`` of "mean difference = 0" (NaN with fewer than 2 pairs;
-    0 or 1 for a constant nonzero or zero difference)."""
+    :func:`mean_ci`) and the two-sided ``p_value`` of "mean difference = 0" (NaN with fewer than 2 pairs).
+    A constant difference has no spread for a t test: zero gives 1, a nonzero one the two-sided exact sign
+    test, min(1, 2 · 0.5ⁿ) (:func:`one_sided` halves it on the observed side: 0.5ⁿ, ``n`` heads in a row)."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     if d.ndim != 1:
         raise ValueError(f"paired_t: need two 1-D samples of equal length, got shapes {np.shape(a)}, {np.shape(b)}")
@@ -82,8 +83,8 @@ def paired_t(a, b, level: float = 0.95) -> dict[str, float]:
     n = out["n"]
     if n < 2:
         out["p_value"] = math.nan
-    elif out["std"] == 0:
-        out["p_value"] = 1.0 if out["mean"] == 0 else 0.0
+    elif out["std"] <= 1e-9 * abs(out["mean"]) or out["std"] == 0:  # equal floats leave ~1e-18 of rounding
+        out["p_value"] = 1.0 if out["mean"] == 0 else min(1.0, 2.0 * 0.5 ** n)
     else:
         t = out["mean"] / (out["std"] / math.sqrt(n))
         out["p_value"] = 2.0 * (1.0 - t_cdf(abs(t), n - 1))

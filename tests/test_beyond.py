@@ -116,6 +116,11 @@ def test_paired_t_matches_scipy():
     assert ours["p_value"] == pytest.approx(ref.pvalue, rel=1e-8)
     assert ours["mean"] == pytest.approx(float(np.mean(x - y)))
     assert paired_t([1, 2], [1, 2])["p_value"] == 1.0
+    # a constant nonzero difference: the exact sign test, not p = 0 (one-sided: 0.5 ** n)
+    const = paired_t([1.02, 2.02, 3.02, 4.02], [1, 2, 3, 4])
+    assert const["p_value"] == pytest.approx(2 * 0.5 ** 4)
+    assert fstats.one_sided(const) == pytest.approx(0.5 ** 4)
+    assert paired_t([1.0, 2.0], [0.0, 1.0])["p_value"] == 0.5  # two heads: min(1, 2 · 0.25)
 
 
 def test_holm_is_monotone_and_bounded():
