@@ -41,6 +41,7 @@ CATALOG: dict[str, Method] = {
 """name → :class:`Method`."""
 
 METHOD_NAMES = tuple(CATALOG)
+"""The short names of the catalogue's methods, in its order."""
 
 
 def get(name: str) -> Method:
