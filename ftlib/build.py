@@ -338,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--archive", action="store_true",
                     help="after executing, archive every selected section that ran successfully or is current "
                          "into book/_archive (any profile but smoke; see ftlib.archive)")
+    ap.add_argument("--plan", action="store_true",
+                    help="run nothing: measure what the selected sections would cost here (every training run, "
+                         "sweep and Monte Carlo estimate probed for a few steps and scaled; see ftlib.plan), "
+                         "print it with the total and write it to --plan-out")
+    ap.add_argument("--plan-out", type=Path, default=None, metavar="FILE",
+                    help="with --plan: the JSON file of the plan (default _build/plan/<profile>.json)")
     args = ap.parse_args(argv)
     root = ROOT  # read here, not bound as a default: a test points the build at another checkout
     # reject bad input before anything runs: an unknown chapter, a seed no notebook accepts, archiving smoke
@@ -360,6 +366,19 @@ def main(argv: list[str] | None = None) -> int:
             archive.check_profile(args.profile)
         except ArchiveError as exc:
             ap.error(f"--archive: {exc}")
+
+    if args.plan:
+        from . import data, plan
+
+        selected = [(str(p.relative_to(root / "notebooks").with_suffix("")), p) for p in notebooks(root)]
+        selected = [(k, p) for k, p in selected if (not args.chapter and not args.section)
+                    or p.parent.name in (args.chapter or ()) or k in (args.section or ())]
+        if data.fetch_missing(datasets_for(chapters)) != 0:
+            print("\nNo plan: the datasets above are missing (the probes train on them).", file=sys.stderr)
+            return 2
+        out = args.plan_out or root / "_build" / "plan" / f"{args.profile}.json"
+        result = plan.run(selected, args.profile, args.seed, root, out)
+        return 1 if any(s["failed"] for s in result["sections"].values()) else 0
 
     t_start = time.perf_counter()
     code = ftlib_hash(root)

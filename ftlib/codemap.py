@@ -26,12 +26,13 @@ ROOT = Path(__file__).resolve().parent
 
 NO_NUMBERS = frozenset({"report.py", "scoreboard.py", "build.py", "archive.py", "not_run.py", "costs.py",
                         "style.py", "params.py", "sections.py", "config.py", "errors.py", "notebook.py",
-                        "__main__.py", "distributed.py", "store.py", "codemap.py", "device.py"})
+                        "__main__.py", "distributed.py", "store.py", "codemap.py", "device.py",
+                        "plan.py"})
 """Top-level ftlib modules whose edits change no number and no verdict: presentation (report, scoreboard,
 style, the notebook helpers), the build and its archive, the parameters and the registry, configuration and
 errors, the cache layer (``store.py``: a change to how entries are keyed changes the keys themselves), the
-distribution layer, this module, and the device choice (:mod:`ftlib.device`: the device a model was
-trained on is part of its cache key, not of its code)."""
+distribution layer, this module, the build's cost plan (:mod:`ftlib.plan`), and the device choice
+(:mod:`ftlib.device`: the device a model was trained on is part of its cache key, not of its code)."""
 
 VERDICT_MODULES = frozenset({"claims.py", "reference.py"})
 """The verdict rules and the paper's numbers: in a section's code map (they decide its verdicts), never in a

@@ -44,40 +44,46 @@ def _scaled(seconds: float, probe: int, full: int, epochs: int) -> dict[str, flo
             "epoch_seconds": round(per_epoch, 1), "epochs": epochs, "run_seconds": round(per_epoch * epochs, 1)}
 
 
-def train_cost(cfg, full_images: int, probe: int = 2048) -> dict[str, float]:
+def train_cost(cfg, full_images: int, probe: int = 2048, keep: bool = False):
     """Seconds per epoch and per run of :func:`ftlib.training.train` for ``cfg`` (a ``TrainConfig``) whose
-    epoch covers ``full_images`` images, from the second of two epochs on ``probe`` of them."""
+    epoch covers ``full_images`` images, from the second of two epochs on ``probe`` of them. With ``keep``:
+    ``(cost, trained)``, the probe's trained model too (what :mod:`ftlib.plan` continues with)."""
     from .training import train
 
-    probe_cfg = replace(cfg, n_train=min(probe, full_images), epochs=2)
+    # a Phase II run starts from a Phase I entry the probe's throw-away cache does not hold: the start
+    # changes the weights, not the seconds per epoch
+    probe_cfg = replace(cfg, n_train=min(probe, full_images), epochs=2, init_from="")
     with tempfile.TemporaryDirectory() as tmp:
         trained = train(probe_cfg, Store(tmp))
-    return _scaled(trained.history[-1]["seconds"], probe_cfg.n_train, full_images, cfg.epochs)
+    cost = _scaled(trained.history[-1]["seconds"], probe_cfg.n_train, full_images, cfg.epochs)
+    return (cost, trained) if keep else cost
 
 
-def phase1_cost(cfg, full_images: int, probe: int = 2048) -> dict[str, float]:
+def phase1_cost(cfg, full_images: int, probe: int = 2048, keep: bool = False):
     """Seconds per epoch and per run of Phase I (:func:`ftlib.adversarial.pretrain`, an
-    ``AdversarialConfig``) from one epoch on ``probe`` images; a ``max_iters`` cap limits the run."""
+    ``AdversarialConfig``) from one epoch on ``probe`` images; a ``max_iters`` cap limits the run. With ``keep``:
+    ``(cost, pretrained)``."""
     from .adversarial import pretrain
 
     probe_cfg = replace(cfg, n_train=min(probe, full_images), epochs=1, max_iters=0)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        pretrain(probe_cfg, Store(tmp))
+        pretrained = pretrain(probe_cfg, Store(tmp))
         seconds = time.perf_counter() - t0
     out = _scaled(seconds, probe_cfg.n_train, full_images, cfg.epochs)
     if cfg.max_iters:
         per_iter = seconds / -(-probe_cfg.n_train // cfg.batch_size)
         out["run_seconds"] = round(min(out["run_seconds"], per_iter * cfg.max_iters), 1)
-    return out
+    return (out, pretrained) if keep else out
 
 
-def snn_cost(cfg, probe: int = 2048) -> dict[str, float]:
+def snn_cost(cfg, probe: int = 2048, keep: bool = False):
     """Seconds per epoch and per run of :func:`ftlib.training_snn.train_snn` for ``cfg`` (an
     ``SNNTrainConfig``): one probe epoch of training scaled to ``cfg.n_train`` images, plus, for the
     proposed method, one round of pattern generation. Generation stops once ``m_patterns`` images are
     kept, so its cost is scaled to the images it would scan at the probe's yield (kept per scanned image),
-    capped at the whole training set: an estimate, since the yield changes as the model trains."""
+    capped at the whole training set: an estimate, since the yield changes as the model trains. With ``keep``:
+    ``(cost, trained)``."""
     from .training_snn import train_snn
 
     epochs = 3 if cfg.method == "proposed" else 2
@@ -96,7 +102,7 @@ def snn_cost(cfg, probe: int = 2048) -> dict[str, float]:
         out.update(gen_seconds_per_epoch=round(gen, 1), gen_yield=round(kept / scanned, 4),
                    epoch_seconds=round(out["epoch_seconds"] + gen, 1))
         out["run_seconds"] = round(out["epoch_seconds"] * cfg.epochs, 1)
-    return out
+    return (out, trained) if keep else out
 
 
 # --------------------------------------------------------------------------- the probes of the parts not run

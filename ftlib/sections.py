@@ -28,7 +28,10 @@ def validate_notebook(key: str, namespace: Mapping[str, Any]) -> Settings:
     Raises :class:`ftlib.errors.ParameterError` before any work is done; in a
     notebook, ftlib's errors are shown as one message (:mod:`ftlib.notebook`).
     """
+    from . import plan
     from .notebook import install_error_handler
 
     install_error_handler()
-    return resolve(key, notebook_parameters(namespace))
+    settings = resolve(key, notebook_parameters(namespace))
+    plan.install()  # plan mode (python -m ftlib.build --plan): probes instead of runs; else nothing
+    return settings
