@@ -27,6 +27,8 @@ class NotRun:
     ``probes``: names of :data:`ftlib.costs.PROBES`, the training runs whose cost on this machine
     ``python -m ftlib.costs`` measures (from a short probe) and writes, with the machine, the commit and the
     date, to the archive's ``costs.json``; the page shows those measurements, or :data:`NOT_MEASURED`.
+    ``planned``: its cost is the whole section's measured plan (``python -m ftlib.build --profile paper --plan``,
+    :mod:`ftlib.plan`, committed as :data:`PLAN_FILE` in the archive), shown besides any probes.
     ``command``: what runs the part, archived, on a GPU machine."""
 
     section: str
@@ -34,6 +36,7 @@ class NotRun:
     why: str
     command: str
     probes: tuple[str, ...] = ()
+    planned: bool = False
 
     def measurements(self, costs: dict | None = None) -> dict[str, dict]:
         """The measured costs of this part's probes (``costs``: :func:`ftlib.costs.load`'s content)."""
@@ -46,11 +49,12 @@ class NotRun:
     def measured(self) -> bool:
         return bool(self.probes) and len(self.measurements()) == len(self.probes)
 
-    def cost(self, costs: dict | None = None) -> str:
+    def cost(self, costs: dict | None = None, plan_: dict | None = None) -> str:
         """Each probe's measured cost per epoch and per run, with the machine, date and file it was measured
-        in (``book/_archive/costs.json``), or :data:`NOT_MEASURED` for a probe not measured yet."""
+        in (``book/_archive/costs.json``), or :data:`NOT_MEASURED` for a probe not measured yet; for a
+        ``planned`` part, first the section's measured plan (:func:`planned_cost`)."""
         found = self.measurements(costs)
-        parts = []
+        parts = [planned_cost(self.section, plan_)] if self.planned else []
         for name in self.probes:
             m = found.get(name)
             if m is None:
@@ -64,6 +68,56 @@ class NotRun:
         return "; ".join(parts) if parts else NOT_MEASURED
 
 
+PLAN_FILE = "plan/paper.json"
+"""The measured plan of the paper profile (``python -m ftlib.build --profile paper --plan --plan-out
+book/_archive/plan/paper.json``), relative to the archive folder (:func:`ftlib.archive.archive_dir`)."""
+
+
+def plan() -> dict:
+    """The committed plan of the paper profile (:data:`PLAN_FILE`), or ``{}`` when none was measured."""
+    import json
+
+    from .archive import archive_dir
+
+    path = archive_dir() / PLAN_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        raise FtlibError(f"{path} is unreadable; rerun python -m ftlib.build --profile paper --plan "
+                         f"--plan-out {path}") from None
+
+
+def planned_cost(section: str, plan_: dict | None = None) -> str:
+    """The plan's measured estimate of ``section`` at the paper's settings, its largest run, and when, where
+    and under what load it was measured; :data:`NOT_MEASURED` when the plan does not hold the section."""
+    from .plan import _hours
+
+    p = plan() if plan_ is None else plan_
+    sec = (p.get("sections") or {}).get(section)
+    if not sec:
+        return f"whole section: {NOT_MEASURED} (python -m ftlib.build --profile paper --plan)"
+    todo = [r for r in sec["runs"] if not r["cached"]]
+    big = max(todo, key=lambda r: r["estimate_s"], default=None)
+    m, load = p.get("machine") or {}, p.get("load_average")
+    text = (f"whole section planned at {_hours(sec['estimate_seconds'])} ({len(todo)} runs, sweeps and estimates to "
+            f"compute" + (f"; the largest {big['kind']} {big['what']}: {_hours(big['estimate_s'])}" if big else "")
+            + f"; measured {str(p.get('date', '?'))[:10]} on {m.get('cpus', '?')} cores"
+            + (f", load {load[0]:.1f}" if load else "") + f", book/_archive/{PLAN_FILE})")
+    return text + (f" — a PARTIAL plan: {sec['failed']}" if sec.get("failed") else "")
+
+
+def current(entries: list[NotRun] | None = None, archived=None) -> list[NotRun]:
+    """The declared parts (default :data:`NOT_RUN`) still without a current paper-profile archive: a section
+    archived with the paper's settings and not stale (:class:`ftlib.archive.Archived`) leaves the list."""
+    from . import archive
+
+    done = {a.section for a in (archive.load() if archived is None else archived)
+            if a.profile == "paper" and not a.stale}
+    return [e for e in (NOT_RUN if entries is None else entries) if e.section not in done]
+
+
 _AFT = "python -m ftlib.build --profile paper --chapter adversarial_ft --archive"
 _AFT_PROBES = ("aft_arch1", "aft_arch2", "aft_arch1_phase1", "aft_arch3", "aft_arch4", "aft_arch3_phase1")
 _AFT_WHY = ("the paper profile trains Architectures 1-2 for 50 epochs on all 60,000 FashionMNIST images after "
@@ -74,6 +128,16 @@ _SNN_WHY = ("Algorithm 1 at the paper's settings (20 perturbation steps, 5 check
 _CF = "python -m ftlib.build --profile paper --chapter computation_failures --archive"
 _CF_WHY = ("25 MLPs and 12 CNNs for 15 epochs on 50,000 images, swept at 8 rates × 20 draws: hours on these 2 "
            "cores; it fits a long CPU run or a GPU, and was not run in this session")
+
+_CL = "python -m ftlib.build --profile paper --chapter continuous_limit --archive"
+_CL_WHY = ("the paper profile trains on all 60,000 images (networks up to 3,200 wide for 30 epochs; Boston networks "
+           "for 500-1,000 epochs) and estimates with up to 200,000 crash sets per input: the measured plan beside "
+           "is longer than these 2 cores can run in a session beside the other chapters; section by section, it "
+           "is archived as it runs")
+_CL_SECTIONS = {"architectures": ("CL-ARCH",), "bounds": ("CL-B", "CL-P2"), "certification": ("CL-ALG",),
+                "continuity": ("CL-CONT",), "dropout_ranking": ("CL-T2",), "regularizers": ("CL-REG",),
+                "tails": ("CL-P3", "CL-P5", "CL-MT"), "theorem1": ("CL-T1", "CL-SUP"),
+                "training_decay": ("CL-AP9",), "width": ("CL-F2",)}
 
 NOT_RUN: list[NotRun] = [
     NotRun("adversarial_ft/experiment_setup", ("AFT-T1", "AFT-F1", "AFT-F2a", "AFT-F2b", "AFT-F2c"), _AFT_WHY, _AFT,
@@ -88,8 +152,11 @@ NOT_RUN: list[NotRun] = [
            ("cf_mlp_5x1024", "cf_cnn_3x64")),
     NotRun("computation_failures/hyperparameters", ("CF-F1", "CF-F2", "CF-H"), _CF_WHY, _CF,
            ("cf_mlp_5x1024", "cf_cnn_3x64")),
+    *(NotRun(f"continuous_limit/{name}", ids, _CL_WHY, _CL, planned=True) for name, ids in _CL_SECTIONS.items()),
 ]
-"""The declared parts not run with the paper's settings; their costs are measured by ``python -m ftlib.costs``."""
+"""The declared parts not run with the paper's settings; their costs are measured by ``python -m ftlib.costs``
+and by the build's plan. A part whose section is archived with the paper profile, and current, leaves the
+scoreboard's list (:func:`current`)."""
 
 
 def check(entries: list[NotRun] | None = None) -> None:
@@ -104,8 +171,9 @@ def check(entries: list[NotRun] | None = None) -> None:
         if bad:
             raise FtlibError(f"{where}: ids {bad} are not ids of that section ({', '.join(sec.ids)})")
         unknown = [p for p in e.probes if p not in costs.PROBES]
-        if unknown or not e.probes:
+        if unknown or not (e.probes or e.planned):
             raise FtlibError(f"{where}: its cost must come from probes of ftlib.costs.PROBES "
-                             f"({', '.join(costs.PROBES)}); got {list(e.probes)}")
+                             f"({', '.join(costs.PROBES)}) or the build's plan (planned=True); got "
+                             f"{list(e.probes)}")
         if "ftlib.build" not in e.command and "papermill" not in e.command:
             raise FtlibError(f"{where}: the command must be a build or papermill command, not {e.command!r}")

@@ -120,25 +120,27 @@ def disagreements(table: list[dict], arch: dict[str, dict[str, dict]]) -> list[s
 
 
 def _not_run_ids() -> set[str]:
-    from .not_run import NOT_RUN
+    from .not_run import current
 
-    return {i for e in NOT_RUN for i in e.ids}
+    return {i for e in current() for i in e.ids}
 
 
 def render_not_run() -> str:
     """The scoreboard's "paper settings not run" part: each declared part (:data:`ftlib.not_run.NOT_RUN`) with
-    why, its measured cost per epoch and where it was measured (or "cost not yet measured"), and the command."""
-    from .not_run import NOT_RUN
+    why, its measured cost (per epoch of its probes; the section's plan) and where it was measured (or "cost not
+    yet measured"), and the command; a part archived since, and current, is not listed (:func:`ftlib.not_run.current`)."""
+    from .not_run import current
 
+    parts = current()  # the declared parts without a current paper archive
     lines = ["", "(scoreboard-not-run)=", "## paper settings not run", ""]
-    if not NOT_RUN:
+    if not parts:
         return "\n".join(lines + ["Every part of the book has an archived run with the paper's settings.", ""])
     lines += ["These parts were not run with the papers' own settings on these machines (declared in "
               "`ftlib.not_run`; a cost is a measurement, with the file it was measured in, or says it was not "
               "measured yet).", "",
-              "| section | ids | why | cost per epoch | command |", "|---|---|---|---|---|"]
+              "| section | ids | why | measured cost | command |", "|---|---|---|---|---|"]
     lines += [f"| {e.section} | {', '.join(e.ids)} | {_cell(e.why)} | {_cell(e.cost())} | `{e.command}` |"
-              for e in NOT_RUN]
+              for e in parts]
     return "\n".join(lines) + "\n"
 
 

@@ -309,6 +309,34 @@ def test_parts_not_run_carry_a_measured_cost_and_where_or_say_they_were_not_meas
     assert "⊘ paper settings not run" in line
 
 
+def test_a_planned_part_shows_its_sections_measured_plan_and_leaves_the_list_once_archived(tmp_path, monkeypatch):
+    """A planned part's cost is the committed plan's measurement of its section (or says it was not measured);
+    a section archived with the paper profile, and current, is no longer listed as not run; a stale one is."""
+    monkeypatch.setenv("FTLIB_ARCHIVE_DIR", str(tmp_path))
+    entry = next(e for e in not_run.NOT_RUN if e.planned)
+    assert not_run.NOT_MEASURED in entry.cost()  # no plan file
+    runs = [{"section": entry.section, "kind": "train", "what": "TrainConfig(arch=cl_mlp)", "cached": False,
+             "probe_s": 3.0, "estimate_s": 7200.0},
+            {"section": entry.section, "kind": "cached", "what": "sweep", "cached": True, "probe_s": 0.0,
+             "estimate_s": 0.0}]
+    plan = {"sections": {entry.section: {"runs": runs, "estimate_seconds": 9000.0, "failed": None}},
+            "date": "2026-12-02T08:00:00+00:00", "machine": {"cpus": 2}, "load_average": [1.5, 1.0, 1.0]}
+    (tmp_path / "plan").mkdir()
+    (tmp_path / not_run.PLAN_FILE).write_text(json.dumps(plan))
+    text = entry.cost()
+    assert "whole section planned at 2.50 h (1 runs, sweeps and estimates to compute" in text
+    assert "the largest train TrainConfig(arch=cl_mlp): 2.00 h" in text and "2026-12-02 on 2 cores, load 1.5" in text
+    assert "book/_archive/plan/paper.json" in text
+    plan["sections"][entry.section]["failed"] = "KeyError: x"
+    assert "PARTIAL plan: KeyError: x" in entry.cost(plan_=plan)
+    with pytest.raises(FtlibError, match=r"probes of ftlib.costs.PROBES .* or the build.s plan"):
+        not_run.check([dataclasses.replace(entry, planned=False, probes=())])
+    fake = lambda section, profile, stale: type("A", (), {"section": section, "profile": profile, "stale": stale})()
+    assert entry in not_run.current(archived=[fake(entry.section, "paper", True)])  # stale: still listed
+    assert entry in not_run.current(archived=[fake(entry.section, "quick", False)])  # another profile
+    assert entry not in not_run.current(archived=[fake(entry.section, "paper", False)])
+
+
 def test_code_map_holds_what_the_section_imports_and_not_other_chapters(monkeypatch):
     """A section's code map follows its notebook's imports: its own experiments modules, the verdict rules
     and the paper's numbers, the statistics; never another chapter's experiments module or the registry,
