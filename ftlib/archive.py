@@ -86,6 +86,18 @@ def archive_dir() -> Path:
     return root / ARCHIVE if root else Path.cwd() / "ftlib_archive"
 
 
+def optional_json(name: str, remedy: str) -> dict[str, Any]:
+    """The JSON file ``name`` of the archive folder (:func:`archive_dir`), or ``{}`` when it is absent; a file
+    that does not parse raises :class:`~ftlib.errors.FtlibError` saying ``remedy`` (what to rerun)."""
+    path = archive_dir() / name
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        raise FtlibError(f"{path} is unreadable; {remedy}") from None
+
+
 def code_root() -> Path:
     """The checkout whose files an archived code map is compared with (the one ftlib is imported from)."""
     return Path(__file__).resolve().parent.parent

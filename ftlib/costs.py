@@ -189,19 +189,9 @@ def measure(names: list[str]) -> dict[str, Any]:
 
 def load() -> dict[str, Any]:
     """The measured costs (the archive's ``costs.json``), or ``{}`` when none were measured."""
-    import json
+    from .archive import optional_json
 
-    from .archive import archive_dir
-
-    path = archive_dir() / COSTS_FILE
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except ValueError:
-        from .errors import FtlibError
-
-        raise FtlibError(f"{path} is unreadable; delete it and rerun python -m ftlib.costs") from None
+    return optional_json(COSTS_FILE, "delete it and rerun python -m ftlib.costs")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,18 +75,10 @@ book/_archive/plan/paper.json``), relative to the archive folder (:func:`ftlib.a
 
 def plan() -> dict:
     """The committed plan of the paper profile (:data:`PLAN_FILE`), or ``{}`` when none was measured."""
-    import json
+    from .archive import optional_json
 
-    from .archive import archive_dir
-
-    path = archive_dir() / PLAN_FILE
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except ValueError:
-        raise FtlibError(f"{path} is unreadable; rerun python -m ftlib.build --profile paper --plan "
-                         f"--plan-out {path}") from None
+    return optional_json(PLAN_FILE, f"rerun python -m ftlib.build --profile paper --plan --plan-out "
+                                    f"book/_archive/{PLAN_FILE}")
 
 
 def planned_cost(section: str, plan_: dict | None = None) -> str:
