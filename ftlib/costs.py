@@ -25,7 +25,8 @@ from .store import Store
 
 
 def machine() -> dict[str, Any]:
-    """The machine a measurement ran on: CPU count, CPU model, torch threads and device."""
+    """The machine a measurement ran on: CPU count, CPU model, torch threads and the device the probes train on
+    (:func:`ftlib.device.resolve`: ``$FTLIB_DEVICE``, else the first GPU, else the CPU)."""
     import torch
 
     model = platform.processor() or ""
@@ -34,8 +35,10 @@ def machine() -> dict[str, Any]:
             model = next((l.split(":", 1)[1].strip() for l in fh if l.startswith("model name")), model)
     except OSError:
         pass
+    from .device import resolve
+
     return {"cpus": os.cpu_count(), "cpu_model": model, "torch_threads": torch.get_num_threads(),
-            "device": "cpu", "torch": torch.__version__}
+            "device": str(resolve(None)), "torch": torch.__version__}
 
 
 def _scaled(seconds: float, probe: int, full: int, epochs: int) -> dict[str, float]:
