@@ -32,6 +32,7 @@ import functools
 import inspect
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import asdict, is_dataclass
@@ -53,6 +54,8 @@ MC_DRAWS = 64
 """Crash sets per input of a probe Monte Carlo estimate."""
 SNN_EVAL_IMAGES = 256
 """Test images of a probe spiking evaluation."""
+MAX_LINES = 8
+"""Lines per section in the printed plan (the rest summed in one line; the JSON keeps every run)."""
 
 _TRAINER_KINDS = frozenset({"train", "train_snn", "adversarial"})
 _state = {"installed": False, "depth": 0}
@@ -327,11 +330,16 @@ def render(plan: dict, profile: str) -> str:
         out.append(head)
         groups: dict[tuple[str, str], list[dict]] = {}
         for r in sec["runs"]:
-            if not r["cached"]:
-                groups.setdefault((r["kind"], r["what"]), []).append(r)
-        for (kind, what), rs in sorted(groups.items(), key=lambda kv: -sum(r["estimate_s"] for r in kv[1])):
+            if not r["cached"]:  # runs that differ only by seed (repetitions) share a line
+                groups.setdefault((r["kind"], re.sub(r", seed=\d+", "", r["what"])), []).append(r)
+        ranked = sorted(groups.items(), key=lambda kv: -sum(r["estimate_s"] for r in kv[1]))
+        for (kind, what), rs in ranked[:MAX_LINES]:
             total = sum(r["estimate_s"] for r in rs)
             out.append(f"  {kind:<12} {len(rs):>3} × {what[:96]:<96} {_hours(total):>10}")
+        if len(ranked) > MAX_LINES:
+            more = [r for _, rs in ranked[MAX_LINES:] for r in rs]
+            out.append(f"  {'(more)':<12} {len(more):>3} × smaller runs{'':<84} "
+                       f"{_hours(sum(r['estimate_s'] for r in more)):>10}")
         if sec["cached"]:
             out.append(f"  cached       {sec['cached']:>3} entries{'':<89} {'0 s':>10}")
         out.append(f"  rest              (the notebook's other work, measured as it ran){'':<33}"
