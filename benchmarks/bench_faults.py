@@ -5,7 +5,11 @@ conv5x5(20)-maxpool2-conv5x5(50)-maxpool2-FC512-FC10, on random-init weights
 and random 1x28x28 inputs (timing does not depend on training), it times a
 sweep of R rates x D draws over N images with:
 
-* ``ftlib``      : ``ftlib.faults.sweep(model, StuckAtZero("weights"), ...)``;
+* ``ftlib``      : ``ftlib.faults.sweep(model, StuckAtZero("weights"), ...)``, the
+                   path ``batch_draws=None`` picks (per draw on the CPU);
+* ``ftlib batched``: the same sweep with ``batch_draws=K`` (``--batched``, default 5):
+                   K draws per ``vmap`` pass over stacked faulty weights, the path
+                   ``batch_draws=None`` picks on a GPU (same draws, same numbers);
 * ``naive``      : for every draw ``copy.deepcopy(model)``, multiply each weight
                    by an exact-fraction mask (vectorised), evaluate (``no_grad``);
 * ``pytorchfi``  : PyTorchFI 0.6 ``declare_weight_fi`` with the same number of
@@ -190,6 +194,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=256, help="inputs per forward, all methods (default 256)")
     ap.add_argument("--models", default="mlp,cnn", help="comma list of mlp, cnn")
     ap.add_argument("--pfi-draws", type=int, default=1, help="PyTorchFI draws per rate actually timed (default 1)")
+    ap.add_argument("--batched", type=int, default=5,
+                    help="draws per pass of the batched (vmap) ftlib sweep; 0 or 1 skips it (default 5)")
     ap.add_argument("--skip-pfi", action="store_true", help="do not time PyTorchFI")
     ap.add_argument("--skip-nodes", action="store_true", help="skip the node-fault prefix-reuse comparison")
     ap.add_argument("--skip-engine", action="store_true",
@@ -232,6 +238,9 @@ def main(argv=None) -> int:
             methods["clean (contiguous format)"] = lambda r: run_clean(model, x, y, args.draws, args.batch_size, False)
         methods["ftlib sweep"] = lambda r: run_ftlib(model, StuckAtZero("weights"), x, y, [r], args.draws,
                                                      args.batch_size)[:2]
+        if args.batched > 1:
+            methods[f"ftlib sweep, batched (vmap, {args.batched} draws per pass)"] = lambda r: run_ftlib(
+                model, StuckAtZero("weights"), x, y, [r], args.draws, args.batch_size, batch_draws=args.batched)[:2]
         methods["naive deepcopy loop"] = lambda r: run_naive(model, x, y, [r], args.draws, args.batch_size)
         if have_pfi:
             def pfi(r):

@@ -6,6 +6,8 @@
   Default: ``~/.cache/ftlib``.
 - ``FTLIB_ALLOW_DOWNLOAD``: ``1`` lets :mod:`ftlib.data` download a missing
   dataset from its official mirrors into the data directory. Default: off.
+- ``FTLIB_CHECKPOINT_SECONDS``: the least training time between two checkpoints of a
+  run (:func:`ftlib.loop.run_epochs`); ``0`` checkpoints after every epoch. Default: 60.
 """
 
 from __future__ import annotations
@@ -33,6 +35,24 @@ def cache_dir() -> Path:
 def download_allowed() -> bool:
     """True when the user opted in to downloads with ``FTLIB_ALLOW_DOWNLOAD=1``."""
     return os.environ.get("FTLIB_ALLOW_DOWNLOAD", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def checkpoint_seconds() -> float:
+    """The least seconds of training between two checkpoints of a run (``FTLIB_CHECKPOINT_SECONDS``, default
+    60; ``0``: after every epoch). An interrupted run loses at most this much work; a run of short epochs
+    does not spend its time writing checkpoints (an SNN checkpoint holds every epoch's weights)."""
+    env = os.environ.get("FTLIB_CHECKPOINT_SECONDS", "").strip()
+    if not env:
+        return 60.0
+    try:
+        value = float(env)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        from .errors import ParameterError
+
+        raise ParameterError(f"FTLIB_CHECKPOINT_SECONDS={env!r}: expected a number of seconds >= 0 (0: every epoch)")
+    return value
 
 
 def quiet() -> bool:

@@ -9,8 +9,10 @@ the spiking loop (:func:`ftlib.training_snn.train_snn`) and adversarial_ft's Pha
    process under the store's lock (:meth:`ftlib.store.Entry.fill`) while the others wait and load it;
 2. on a miss, builds its modules and optimizers and hands :func:`run_epochs` a ``run_epoch(epoch)``
    function. :func:`run_epochs` restores the last checkpoint (modules, optimizers, history, elapsed time
-   and the trainer's own extra state), runs the remaining epochs, and checkpoints after each one, so an
-   interrupted run resumes at its last completed epoch with the numbers of an uninterrupted one.
+   and the trainer's own extra state), runs the remaining epochs, and checkpoints after an epoch once
+   :func:`ftlib.config.checkpoint_seconds` (60 s) of training have passed since the last one, so an
+   interrupted run resumes at its last checkpointed epoch with the numbers of an uninterrupted one, having
+   lost at most that much work (``FTLIB_CHECKPOINT_SECONDS=0``: a checkpoint after every epoch).
 
 Seeds: epoch ``e`` of a run seeded ``s`` draws its data order, dropout and fault draws from generators
 seeded by :func:`epoch_seed` ``(s, e)`` plus a fixed offset each (each trainer's ``run_epoch`` says which),
@@ -109,9 +111,12 @@ def run_epochs(entry, epochs: int, state: Resumable, run_epoch: Callable[[int], 
     cache entry ``entry`` (0 without one), restoring ``state`` from that checkpoint first.
 
     ``run_epoch(epoch)`` trains one epoch (0-based) and returns its history rows (dicts of numbers with the
-    same keys in every row); the checkpoint written after each epoch holds ``state``'s modules and
-    optimizers, the rows so far, the elapsed seconds and ``state.save()``. ``stop()``, asked before each
-    epoch, ends the run early (a budget of iterations reached). The checkpoint is left in place: the
+    same keys in every row). A checkpoint holds ``state``'s modules and optimizers, the rows so far, the
+    elapsed seconds and ``state.save()``; it is written after an epoch when at least
+    :func:`ftlib.config.checkpoint_seconds` of ``run_epoch`` time have passed since the last one (or the
+    run's start), never after the last epoch (the trainer stores its result next). Writing fewer
+    checkpoints changes no number: every epoch is seeded from :func:`epoch_seed`. ``stop()``, asked before
+    each epoch, ends the run early (a budget of iterations reached). The checkpoint is left in place: the
     trainer drops it once it has stored its result (:meth:`ftlib.store.Entry.drop_checkpoint`)."""
     history: list[dict] = []
     start, elapsed = 0, 0.0
@@ -124,14 +129,17 @@ def run_epochs(entry, epochs: int, state: Resumable, run_epoch: Callable[[int], 
         history = [dict(zip(ckpt["history_keys"], row)) for row in ckpt["history"].tolist()]
         start, elapsed = int(ckpt["epoch"]), float(ckpt["elapsed"])
         state.restore(ckpt["extra"])
-    done = start
+    done, every, unsaved = start, config.checkpoint_seconds(), 0.0
     for epoch in range(start, epochs):
         if stop is not None and stop():
             break
         t0 = time.perf_counter()
         history.extend(run_epoch(epoch))
-        elapsed += time.perf_counter() - t0
-        done = epoch + 1
+        took = time.perf_counter() - t0
+        elapsed, unsaved, done = elapsed + took, unsaved + took, epoch + 1
+        if done == epochs or unsaved < every:
+            continue
+        unsaved = 0.0
         keys, table = _history_tensor(history)
         entry.save_checkpoint({
             "epoch": done, "elapsed": elapsed, "history_keys": keys, "history": table,

@@ -202,7 +202,9 @@ def penalized_weights(model: nn.Module) -> list[torch.Tensor]:
 
 
 def penalty(model: nn.Module, l1: float, l2: float) -> float:
-    """λ₁ Σ|θ| + λ₂ Σ θ² over :func:`penalized_weights` (a Python float)."""
+    """λ₁ Σ|θ| + λ₂ Σ θ² over :func:`penalized_weights` (a Python float; 0.0 without a penalty, unread)."""
+    if not (l1 or l2):
+        return 0.0
     with torch.no_grad():
         ws = penalized_weights(model)
         return float(sum(l1 * w.abs().sum() + l2 * w.pow(2).sum() for w in ws))
@@ -332,14 +334,15 @@ def _fit(cfg: TrainConfig, store: Store, entry, dev: torch.device) -> Trained:
         fault_gen = torch.Generator().manual_seed(seed + 3)
         sums = torch.zeros(3, dtype=torch.float64, device=dev)  # loss, regularizer, faulty loss (× batch size)
         for idx in loop.batches(order, cfg.batch_size, f"epoch {epoch + 1}/{cfg.epochs}"):
+            xb, yb = x[idx], y[idx]  # one gather per batch, shared by the losses and the regularizer
             if dropout is not None:
                 dropout.apply(cfg.dropout, drop_gen)
             try:
-                loss = _loss(model(x[idx]), y[idx], cfg.loss, cfg.output)
+                loss = _loss(model(xb), yb, cfg.loss, cfg.output)
             finally:
                 if dropout is not None:
                     dropout.reset()
-            reg = regularization(model, x[idx], cfg)
+            reg = regularization(model, xb, cfg)
             opt.zero_grad(set_to_none=True)
             (loss if reg is None else loss + reg).backward()
             if reg is not None:
@@ -347,7 +350,7 @@ def _fit(cfg: TrainConfig, store: Store, entry, dev: torch.device) -> Trained:
             if fault is not None:  # fault-aware training: + the loss under a fresh faulty instance
                 draw = int(torch.randint(0, 2**62, (1,), generator=fault_gen))
                 with inject(model, fault, cfg.fault_train_rate, seed=draw):
-                    faulty = _loss(model(x[idx]), y[idx], cfg.loss, cfg.output)
+                    faulty = _loss(model(xb), yb, cfg.loss, cfg.output)
                     faulty.backward()  # inside: parameter faults restore the clean weights on exit
                 sums[2] += faulty.detach().double() * len(idx)
             add_penalty_grad(weights, cfg.l1, cfg.l2)

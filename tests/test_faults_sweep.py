@@ -16,6 +16,7 @@ from ftlib.faults import (
     ConditionallyUniform,
     Erasure,
     StuckAtZero,
+    auto_batch_draws,
     mean_ci,
     sequential_stages,
     sweep,
@@ -286,3 +287,31 @@ def test_channels_last_reaches_a_one_input_channel_conv():
     formats.clear()
     sweep(model, StuckAtZero("weights"), [0.3], (x, y), draws=1, seed=0, channels_last=False)
     assert formats and not any(formats)
+
+
+def test_auto_batch_draws_batches_on_an_accelerator_only(monkeypatch):
+    """batch_draws=None: the per-draw path on the CPU (measured faster there), batched draws on a CUDA/MPS
+    model for permanent parameter faults, never in adaptive, recording or replay mode; capped by memory."""
+    import sys
+
+    sweep_module = sys.modules["ftlib.faults.sweep"]  # the module (the package's name ``sweep`` is the function)
+
+    model = cnn()
+    weights, crash = StuckAtZero("weights"), BernoulliCrash()
+    assert auto_batch_draws(model, weights, 20) == 1  # CPU model
+    monkeypatch.setattr(sweep_module, "_model_device", lambda m: torch.device("cuda", 0))
+    assert auto_batch_draws(model, weights, 20) == sweep_module.AUTO_BATCH_DRAWS
+    assert auto_batch_draws(model, weights, 5) == 5
+    assert auto_batch_draws(model, crash, 20) == 1, "activation faults are drawn per forward"
+    assert auto_batch_draws(model, weights, 20, adaptive=True) == 1
+    assert auto_batch_draws(model, weights, 20, record=True) == 1
+    assert auto_batch_draws(model, weights, 20, replay=True) == 1
+    per_draw = sum(p.numel() * p.element_size() for p in model.parameters())
+    monkeypatch.setattr(sweep_module, "AUTO_BATCH_BYTES", 3 * per_draw)
+    assert auto_batch_draws(model, weights, 20) == 3
+
+
+def test_auto_batch_draws_keeps_the_cpu_path():
+    x, y = data(100)
+    res = sweep(cnn(), StuckAtZero("weights"), [0.2], (x, y), draws=3, seed=1)
+    assert res.info["batch_draws"] == 1 and res.info["channels_last"]

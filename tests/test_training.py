@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from ftlib import training
+from ftlib.errors import ParameterError
 from ftlib.store import Entry
 from ftlib.training import TrainConfig, train
 
@@ -43,6 +44,7 @@ def test_changing_one_hyperparameter_misses_the_cache(tmp_cache, change):
 
 def test_interrupted_training_resumes_from_last_epoch(tmp_cache, monkeypatch):
     full = train(CFG, store=training.Store(tmp_cache / "full"))
+    monkeypatch.setenv("FTLIB_CHECKPOINT_SECONDS", "0")  # a checkpoint after every epoch
 
     original = Entry.save_checkpoint
 
@@ -144,3 +146,24 @@ def test_adadelta_option_trains_misses_the_cache_and_keeps_adam_keys(tmp_cache):
     assert not ada.from_cache and not torch.equal(weights(adam.model), weights(ada.model))
     assert ada.history[-1]["loss"] < 2.3  # it learns (chance level is ln 10 ≈ 2.30)
     assert train(ada_cfg).from_cache
+
+
+def test_checkpoints_are_written_at_most_once_per_interval(tmp_cache, monkeypatch):
+    """FTLIB_CHECKPOINT_SECONDS: epochs shorter than the interval are not checkpointed one by one (an SNN
+    checkpoint holds every epoch's weights); 0 checkpoints after every epoch but the last; the numbers
+    are the same either way."""
+    saved = []
+    original = Entry.save_checkpoint
+    monkeypatch.setattr(Entry, "save_checkpoint", lambda self, ckpt: saved.append(ckpt["epoch"]) or original(self, ckpt))
+    cfg = TrainConfig(**{**CFG.__dict__, "epochs": 4})
+    monkeypatch.setenv("FTLIB_CHECKPOINT_SECONDS", "0")
+    every = train(cfg, store=training.Store(tmp_cache / "every"))
+    assert saved == [1, 2, 3], "after every epoch but the last (the result is stored next)"
+    saved.clear()
+    monkeypatch.setenv("FTLIB_CHECKPOINT_SECONDS", "3600")
+    rare = train(cfg, store=training.Store(tmp_cache / "rare"))
+    assert saved == []
+    assert torch.equal(weights(every.model), weights(rare.model))
+    monkeypatch.setenv("FTLIB_CHECKPOINT_SECONDS", "soon")
+    with pytest.raises(ParameterError, match="FTLIB_CHECKPOINT_SECONDS"):
+        train(cfg, store=training.Store(tmp_cache / "bad"))

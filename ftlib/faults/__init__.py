@@ -79,7 +79,7 @@ from ..stats import (
     summarize,
     t_quantile,
 )
-from .sweep import SweepResult, sequential_stages, sweep
+from .sweep import SweepResult, auto_batch_draws, sequential_stages, sweep
 
 FAULT_NAMES = FAULT_NAMES
 """The short names of the engine's fault models (``ftlib.faults.catalog``): ``stuck_weights``,
@@ -89,7 +89,7 @@ __all__ = [
     "FaultModel", "ParameterFault", "ActivationFault", "Hit",
     "StuckAtZero", "BernoulliCrash", "ConditionallyUniform", "Erasure", "SpikeFault", "PopulationSpikeFault", "HSF", "NASF", "BitFlip",
     "inject", "Injection", "FaultSession",
-    "sweep", "SweepResult", "sequential_stages",
+    "sweep", "SweepResult", "sequential_stages", "auto_batch_draws",
     "flip_bits", "flip_bits_", "quantize_int8", "quantize_int8_channel", "dequantize_int8", "draw_bit_sites",
     "xor_bits_", "FORMATS", "Campaign", "sample_size", "margin_of_error", "draws_for_margin",
     "spike_fault_mask", "force_spikes",

@@ -21,10 +21,13 @@ Speed (all on by default, each with an off switch):
 * ``torch.inference_mode``, one CPU→Python sync per draw, masks drawn with a
   handful of tensor ops per layer (no Python loop over weights or neurons);
 * rate 0 is evaluated once: every fault model here is deterministic at rate 0;
-* optional ``batch_draws=K > 1`` evaluates K draws of a *permanent parameter*
-  fault in one pass with :func:`torch.func.vmap` over stacked faulty weights
-  (:func:`torch.func.functional_call`). Meant for GPUs; on CPU it gives the
-  same numbers as the default path but is usually not faster.
+* **batched draws on accelerators**: ``batch_draws=K > 1`` evaluates K draws of a
+  *permanent parameter* fault in one pass with :func:`torch.func.vmap` over
+  stacked faulty weights (:func:`torch.func.functional_call`), the same sites
+  as the per-draw path. ``batch_draws=None`` (the default) chooses with
+  :func:`auto_batch_draws`: batched on a CUDA or MPS model, per-draw on the CPU,
+  where ``benchmarks/bench_faults.py`` measures the per-draw path (prefix reuse,
+  channels_last) faster.
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ if TYPE_CHECKING:
 BUILTIN_METRICS = ("accuracy", "error", "cross_entropy", "mse")
 #: the prefix cache is skipped when it would need more memory than this
 DEFAULT_PREFIX_CACHE_BYTES = 1 << 30
+#: the automatic batched path stacks at most this many draws ...
+AUTO_BATCH_DRAWS = 16
+#: ... and at most this many bytes of stacked faulty parameters
+AUTO_BATCH_BYTES = 1 << 30
 
 
 # --------------------------------------------------------------------------- results
@@ -211,6 +218,24 @@ def _model_device(model: nn.Module) -> torch.device:
 
 
 # --------------------------------------------------------------------------- sweep
+def auto_batch_draws(model: nn.Module, fault: FaultModel, draws: int, *, adaptive: bool = False,
+                     record: bool = False, replay: bool = False) -> int:
+    """The draws :func:`sweep` evaluates per pass when ``batch_draws`` is None.
+
+    1 (today's per-draw path, with prefix reuse and channels_last) on the CPU, for faults other than
+    permanent parameter faults, in adaptive mode (batches would change how many draws it adds), with
+    ``record`` or a campaign replay. On a CUDA or MPS model: ``min(draws, AUTO_BATCH_DRAWS)``, fewer when
+    K stacked copies of the model's parameters would exceed ``AUTO_BATCH_BYTES``.
+    Either way the draws are the same (the same generators select the same sites); only the pass differs.
+    """
+    device = _model_device(model)
+    if (device.type not in ("cuda", "mps") or adaptive or record or replay
+            or not (fault.site == "parameter" and fault.permanent)):
+        return 1
+    per_draw = sum(p.numel() * p.element_size() for p in model.parameters()) or 1
+    return max(1, min(int(draws), AUTO_BATCH_DRAWS, AUTO_BATCH_BYTES // per_draw))
+
+
 def _check_int(value: object, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ParameterError(f"{name}: expected an int >= {minimum}, got {value!r}")
@@ -219,7 +244,7 @@ def _check_int(value: object, name: str, minimum: int) -> int:
 
 def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: object, draws: int = 20, seed: int = 0,
           metric: str | Callable = "accuracy", batch_size: int = 256, ci_width: float | None = None,
-          max_draws: int | None = None, *, batch_draws: int = 1, prefix_reuse: bool = True,
+          max_draws: int | None = None, *, batch_draws: int | None = None, prefix_reuse: bool = True,
           channels_last: bool | None = None, prefix_cache_bytes: int = DEFAULT_PREFIX_CACHE_BYTES,
           progress: bool | None = None, margin: float | None = None, confidence: float = 0.95,
           campaign: Campaign | None = None, record: bool = False) -> SweepResult:
@@ -260,7 +285,8 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
         campaign's. The model must have the campaign's shapes.
     record : also return the drawn sites as ``result.campaign`` (permanent faults).
     batch_draws : > 1 evaluates that many draws per pass with ``vmap``
-        (permanent parameter faults only).
+        (permanent parameter faults only); 1 one draw per pass; None (default)
+        :func:`auto_batch_draws` (batched on a GPU, per-draw on the CPU).
     prefix_reuse : reuse the fault-free prefix activations of a Sequential model.
     channels_last : convert 4-D parameters and inputs to channels_last; None →
         yes when the model has a Conv2d (and ``batch_draws == 1``).
@@ -281,7 +307,7 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
             raise ParameterError(f"fault: {fault!r} differs from the campaign's {campaign.fault}; pass fault=None")
         if rates is None:
             rates = list(campaign.rates)
-        if ci_width is not None or margin is not None or batch_draws != 1 or record:
+        if ci_width is not None or margin is not None or batch_draws not in (None, 1) or record:
             raise ParameterError("campaign: a replay has the campaign's draws; do not combine it with ci_width, "
                                  "margin, batch_draws or record")
     if not isinstance(fault, FaultModel):
@@ -319,6 +345,9 @@ def sweep(model: nn.Module, fault: FaultModel, rates: Iterable[float], data: obj
             raise ParameterError("draws: adaptive mode (margin) needs draws >= 2 to form an interval")
         margin = float(margin)
     batch_size = _check_int(batch_size, "batch_size", 1)
+    if batch_draws is None:
+        batch_draws = auto_batch_draws(model, fault, draws, adaptive=ci_width is not None or margin is not None,
+                                       record=record, replay=campaign is not None)
     batch_draws = _check_int(batch_draws, "batch_draws", 1)
     if ci_width is not None:
         if isinstance(ci_width, bool) or not isinstance(ci_width, numbers.Real) or not ci_width > 0:
