@@ -3,8 +3,8 @@
 #   FTLIB_DATA_DIR=/path/to/data bash benchmarks/device_check.sh
 # 1. the fault-engine, theory, training and device tests with every trainer on cuda (FTLIB_DEVICE);
 # 2. CPU against GPU sweeps of one trained model, a two-sample test per rate (benchmarks/device_compare.py);
-# 3. the adversarial_ft MLP and CNN stuck-at-0 sweeps timed on the GPU: clean forward vs ftlib vs PyTorchFI
-#    0.6 (ratios, benchmarks/bench_faults.py --device cuda).
+# 3. the adversarial_ft MLP and CNN stuck-at-0 sweeps timed on the GPU: clean forward vs ftlib (the automatic
+#    path and batched vmap draws) vs PyTorchFI 0.6 (ratios, benchmarks/bench_faults.py --device cuda).
 # Output goes to stdout and to ${OUT:-.}/device_check.log.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -224,7 +224,7 @@ def archive_section(key: str, profile: str, seed: int, results: Path | None = No
         "machine": record.get("machine") or {"unknown": "the run's record does not say"},
         "wall_time_s": record.get("wall_time_s"), "build_seconds": build_seconds,
         "settings": record.get("settings"), "code": record["code_files"], "figures": archived_figs,
-        "command": f"python -m ftlib.build --profile {profile} --chapter {key.split('/')[0]} --archive",
+        "command": f"python -m ftlib.build --profile {profile} --section {key} --archive",
     }
     path = section_path(key, profile, root)
     atomic_write_bytes(path, json.dumps({"archive": meta, "record": record}, indent=1, sort_keys=True,

@@ -106,7 +106,7 @@ def test_the_archive_holds_the_record_metadata_and_small_figures(dirs):
     assert meta["machine"]["cpu_count"] >= 1 and meta["machine"]["torch_device"] and meta["machine"]["cpu_model"]
     assert meta["seed"] == 0 and meta["settings"]["epochs"] == sections.resolve(KEY, {"profile": "paper", "seed": 0}).epochs
     assert meta["wall_time_s"] > 0 and meta["build_seconds"] == 12.5 and meta["date"] and meta["archived"]
-    assert meta["command"] == "python -m ftlib.build --profile paper --chapter computation_failures --archive"
+    assert meta["command"] == f"python -m ftlib.build --profile paper --section {KEY} --archive"  # refreshes this section only
     # the code map: the cache entry's salt parts, the experiments modules, the notebook source
     code = meta["code"]
     assert {"ftlib/training.py", "ftlib/experiments/computation_failures/hyperparameters.py",
