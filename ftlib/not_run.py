@@ -121,7 +121,7 @@ _CF = "python -m ftlib.build --profile paper --chapter computation_failures --ar
 _CF_WHY = ("25 MLPs and 12 CNNs for 15 epochs on 50,000 images, swept at 8 rates × 20 draws: hours on these 2 "
            "cores; it fits a long CPU run or a GPU, and was not run in this session")
 
-_CL = "python -m ftlib.build --profile paper --chapter continuous_limit --archive"
+_CL = "python -m ftlib.build --profile paper --section continuous_limit/{name} --archive"
 _CL_WHY = ("the paper profile trains on all 60,000 images (networks up to 3,200 wide for 30 epochs; Boston networks "
            "for 500-1,000 epochs) and estimates with up to 200,000 crash sets per input: the measured plan beside "
            "is longer than these 2 cores can run in a session beside the other chapters; section by section, it "
@@ -144,7 +144,8 @@ NOT_RUN: list[NotRun] = [
            ("cf_mlp_5x1024", "cf_cnn_3x64")),
     NotRun("computation_failures/hyperparameters", ("CF-F1", "CF-F2", "CF-H"), _CF_WHY, _CF,
            ("cf_mlp_5x1024", "cf_cnn_3x64")),
-    *(NotRun(f"continuous_limit/{name}", ids, _CL_WHY, _CL, planned=True) for name, ids in _CL_SECTIONS.items()),
+    *(NotRun(f"continuous_limit/{name}", ids, _CL_WHY, _CL.format(name=name), planned=True)
+      for name, ids in _CL_SECTIONS.items()),
 ]
 """The declared parts not run with the paper's settings; their costs are measured by ``python -m ftlib.costs``
 and by the build's plan. A part whose section is archived with the paper profile, and current, leaves the
