@@ -12,16 +12,17 @@ continues with:
   round of pattern generation follows a warm epoch; one for Phase I), by :func:`ftlib.costs.train_cost`,
   :func:`~ftlib.costs.snn_cost` and :func:`~ftlib.costs.phase1_cost`: the second epoch's seconds scaled to
   the run's images and epochs (pattern generation at the probe's yield, Phase I to its ``max_iters`` cap);
-- a fault sweep (:func:`ftlib.faults.sweep`) runs 2 draws per rate on at most :data:`SWEEP_IMAGES`
-  evaluation images, scaled by draws and images (an adaptive sweep at its cap of draws);
-- a Monte Carlo estimate (:func:`ftlib.theory.monte_carlo`) runs :data:`MC_DRAWS` crash sets per input,
-  scaled by draws;
+- a fault sweep (:func:`ftlib.faults.sweep`) runs 2 and then 8 draws per rate on at most
+  :data:`SWEEP_IMAGES` evaluation images, extrapolated to the run's draws and images from the second
+  probe and the marginal cost between the two (:func:`two_point`; an adaptive sweep at its cap of draws);
+- a Monte Carlo estimate (:func:`ftlib.theory.monte_carlo`) runs :data:`MC_DRAWS` and then
+  :data:`GROW` × :data:`MC_DRAWS` crash sets per input, extrapolated the same way;
 - a spiking evaluation (:func:`ftlib.training_snn.accuracy`, :func:`~ftlib.training_snn.faulty_accuracies`)
   runs on at most :data:`SNN_EVAL_IMAGES` test images, scaled by images.
 
 Everything else (evaluations, bounds, figures, the statistics) runs as it is, at the profile's size on the
 probes' results; its seconds — the notebook's wall time less its probes — are counted as measured, in a row
-"rest". The plan is linear scaling of measured seconds, not a guess, and not a promise either: warm-up,
+"rest". The plan is linear extrapolation of measured seconds, not a guess, and not a promise either: warm-up,
 memory and whatever ran beside it change the numbers (the plan records the machine and its load).
 """
 
@@ -157,10 +158,34 @@ def _trainer(kind: str, original: Callable, probe: Callable) -> Callable:
     return planned
 
 
-def _reduced(kind: str, original: Callable, reduce: Callable[[dict], tuple[float, str] | None]) -> Callable:
+GROW = 4
+"""The second probe of a sweep or Monte Carlo estimate is this many times the first (in draws)."""
+
+
+def two_point(t_small: float, u_small: float, t_large: float, u_large: float, full: float = 1.0) -> float:
+    """Seconds of a call of size ``full`` from two probes of sizes ``u_small < u_large`` (any unit, the same
+    for all three): the larger probe's seconds plus the rest at the marginal cost ``(t_large − t_small) /
+    (u_large − u_small)`` per unit (at least 0). A call's fixed cost (set-up, the rate-0 pass, a vectorised
+    draw loop's first step) is paid once, not scaled with its size — scaling one small probe linearly
+    multiplied it too and overestimated continuous_limit's Monte Carlo sections up to 24×."""
+    if u_large >= full or u_large <= u_small:
+        return t_large * (full / u_large if u_large < full else 1.0)
+    return t_large + (full - u_large) * max((t_large - t_small) / (u_large - u_small), 0.0)
+
+
+def _reduced(kind: str, original: Callable, reduce: Callable[..., tuple[float, str] | None],
+             grows: bool = False) -> Callable:
     """``original`` in plan mode with the arguments ``reduce`` shrinks (it edits the bound arguments in place
-    and returns (scale factor, what), or None to run the call as it is)."""
+    and returns (scale factor, what), or None to run the call as it is). With ``grows``, ``reduce`` also
+    takes ``factor``: the call is probed at ``factor=1`` and at ``factor=GROW`` (:func:`two_point`), and
+    the notebook continues with the larger probe's result."""
     signature = inspect.signature(original)
+
+    def timed(arguments: dict):
+        with _inside():
+            t0 = time.perf_counter()
+            out = original(**arguments)
+            return out, time.perf_counter() - t0
 
     @functools.wraps(original)
     def planned(*args, **kwargs):
@@ -168,17 +193,28 @@ def _reduced(kind: str, original: Callable, reduce: Callable[[dict], tuple[float
             return original(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        plan = reduce(bound.arguments)
-        with _inside():
-            t0 = time.perf_counter()
-            out = original(**bound.arguments)
-            seconds = time.perf_counter() - t0
-        if plan is not None:
-            scale, what = plan
-            _record(kind=kind, what=what, cached=False, probe_s=seconds, estimate_s=seconds * scale,
-                    detail={"scale": scale})
-        else:
+        small = dict(bound.arguments)
+        plan = reduce(small)
+        if plan is None:
+            out, seconds = timed(small)
             _record(kind=kind, what="as it is", cached=False, probe_s=seconds, estimate_s=seconds)
+            return out
+        scale, what = plan
+        large, scale_large = small, scale
+        if grows and scale > 1:
+            large = dict(bound.arguments)
+            scale_large = reduce(large, factor=GROW)[0]
+        if scale_large < scale:
+            _, t_small = timed(small)
+            out, t_large = timed(large)
+            estimate = two_point(t_small, 1 / scale, t_large, 1 / scale_large)
+            detail = {"scale": scale, "probes": [[1 / scale, t_small], [1 / scale_large, t_large]]}
+            _record(kind=kind, what=what, cached=False, probe_s=t_small + t_large, estimate_s=estimate,
+                    detail=detail)
+            return out
+        out, seconds = timed(small)
+        _record(kind=kind, what=what, cached=False, probe_s=seconds, estimate_s=seconds * scale,
+                detail={"scale": scale})
         return out
 
     return planned
@@ -195,13 +231,13 @@ def _rows(data) -> tuple[Any, int, int] | None:
     return x, y, len(x)
 
 
-def _reduce_sweep(a: dict):
+def _reduce_sweep(a: dict, factor: int = 1):
     if a.get("campaign") is not None:
         return None
     draws = int(a["draws"])
     full_draws = int(a.get("max_draws") or draws) if a.get("ci_width") or a.get("margin") else draws
     a["ci_width"], a["max_draws"], a["margin"] = None, None, None
-    a["draws"] = min(draws, 2)
+    a["draws"] = min(draws, 2 * factor)
     scale = full_draws / a["draws"]
     cut = _rows(a["data"])
     n = n_full = None
@@ -216,9 +252,9 @@ def _reduce_sweep(a: dict):
     return scale, what
 
 
-def _reduce_monte_carlo(a: dict):
+def _reduce_monte_carlo(a: dict, factor: int = 1):
     draws = int(a["draws"])
-    a["draws"] = max(2, min(draws, MC_DRAWS))
+    a["draws"] = max(2, min(draws, MC_DRAWS * factor))
     rows = len(a["x"])
     return draws / a["draws"], f"Monte Carlo, {draws} crash sets × {rows} inputs"
 
@@ -252,8 +288,8 @@ def install() -> bool:
         training.train: _trainer("train", training.train, _probe_train),
         training_snn.train_snn: _trainer("train_snn", training_snn.train_snn, _probe_snn),
         adversarial.pretrain: _trainer("adversarial", adversarial.pretrain, _probe_phase1),
-        sweep_module.sweep: _reduced("sweep", sweep_module.sweep, _reduce_sweep),
-        montecarlo.monte_carlo: _reduced("monte_carlo", montecarlo.monte_carlo, _reduce_monte_carlo),
+        sweep_module.sweep: _reduced("sweep", sweep_module.sweep, _reduce_sweep, grows=True),
+        montecarlo.monte_carlo: _reduced("monte_carlo", montecarlo.monte_carlo, _reduce_monte_carlo, grows=True),
         training_snn.accuracy: _reduced("snn_eval", training_snn.accuracy, _reduce_snn_eval),
         training_snn.faulty_accuracies: _reduced("snn_eval", training_snn.faulty_accuracies, _reduce_snn_eval),
     }
@@ -322,7 +358,7 @@ def _hours(s: float) -> str:
 
 def render(plan: dict, profile: str) -> str:
     """The plan as text: one line per training run, sweep or estimate that would compute, and the totals."""
-    out = [f"plan of the {profile} profile on this machine (measured probes, scaled linearly)"]
+    out = [f"plan of the {profile} profile on this machine (measured probes, scaled to the full size)"]
     for key, sec in plan["sections"].items():
         head = f"\n{key}: {_hours(sec['estimate_seconds'])}"
         if sec["failed"]:

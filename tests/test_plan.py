@@ -45,6 +45,16 @@ def test_a_sweep_is_reduced_to_two_draws_on_few_images_and_scaled_back():
     assert plan._reduce_sweep({**args, "campaign": object()}) is None
 
 
+def test_two_point_extrapolation_pays_a_fixed_cost_once():
+    """Probes of 1 s at 1 unit and 1.5 s at 4 units: a fixed 5/6 s plus 1/6 s per unit, so 100 units cost
+    1.5 + 96 / 6 = 17.5 s, where scaling the small probe linearly said 100 s."""
+    assert plan.two_point(1.0, 1.0, 1.5, 4.0, 100.0) == pytest.approx(17.5)
+    assert plan.two_point(2.0, 0.01, 1.9, 0.04) == pytest.approx(1.9), "noise: never a negative marginal cost"
+    assert plan.two_point(1.0, 0.25, 3.0, 1.0) == 3.0, "the larger probe was the whole call"
+    # a purely linear cost is extrapolated exactly
+    assert plan.two_point(0.2, 0.1, 0.8, 0.4) == pytest.approx(2.0)
+
+
 def test_monte_carlo_is_reduced_in_draws_only():
     import torch
 
@@ -53,6 +63,8 @@ def test_monte_carlo_is_reduced_in_draws_only():
     assert args["draws"] == plan.MC_DRAWS and scale == 100 and "7 inputs" in what
     args = {"x": torch.zeros(7, 3), "draws": 10}
     assert plan._reduce_monte_carlo(args)[0] == 1 and args["draws"] == 10
+    args = {"x": torch.zeros(7, 3), "draws": 6400}
+    assert plan._reduce_monte_carlo(args, factor=plan.GROW)[0] == 25 and args["draws"] == plan.GROW * plan.MC_DRAWS
 
 
 def test_summary_counts_the_rest_as_measured_and_adds_up():
@@ -114,7 +126,8 @@ def test_plan_mode_reads_the_cache_never_writes_it_and_probes_what_is_missing(tm
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["same_files"], "plan mode wrote into the cache"
-    assert out["again_cached"] is True and out["probe_epochs"] == 2 and out["draws"] == 2
+    # the sweep is probed at 2 and at 2 × GROW draws; the notebook continues with the larger probe
+    assert out["again_cached"] is True and out["probe_epochs"] == 2 and out["draws"] == 2 * plan.GROW
     kinds = [(r["kind"], r["cached"]) for r in out["rows"]]
     assert kinds == [("train", True), ("train", False), ("sweep", False)]
     train_row, sweep_row = out["rows"][1], out["rows"][2]
@@ -124,6 +137,10 @@ def test_plan_mode_reads_the_cache_never_writes_it_and_probes_what_is_missing(tm
     assert train_row["estimate_s"] == d["run_seconds"]  # probe_seconds is rounded to 1 ms: 160× that is 0.16 s
     assert train_row["estimate_s"] == pytest.approx(d["probe_seconds"] * 4096 / d["probe_images"] * 40, abs=0.2)
     assert sweep_row["detail"]["scale"] == pytest.approx(10 / 2 * 1000 / plan.SWEEP_IMAGES)
+    (u1, t1), (u2, t2) = sweep_row["detail"]["probes"]
+    assert u1 == pytest.approx(2 / 10 * plan.SWEEP_IMAGES / 1000) and u2 == pytest.approx(4 * u1)
+    assert sweep_row["estimate_s"] == pytest.approx(plan.two_point(t1, u1, t2, u2))
+    assert sweep_row["probe_s"] == pytest.approx(t1 + t2)
     assert all(r["section"] == "test/section" for r in out["rows"])
 
 
