@@ -484,9 +484,10 @@ def section_html(archived: list[Archived], record: dict[str, Any] | None) -> str
                 width_px=round(width / scale) if width and scale < 1.0 else None))
         title = ("With the paper's settings (archived)" if a.profile == "paper"
                  else f"With the {a.profile} profile (archived)")
+        # the figures follow the box at the page's full width (inside its padding their text shrank below 9 px)
         blocks.append(f'<div class="ftlib-archive admonition seealso" id="archived-{esc(a.profile)}">'
                       f'<p class="admonition-title">{esc(title)}{" — stale" if a.stale else ""}</p>'
-                      + "".join(head) + table + "".join(figs) + "</div>")
+                      + "".join(head) + table + "</div>" + "".join(figs))
     return "".join(blocks)
 
 
