@@ -41,17 +41,18 @@ def checkpoint_seconds() -> float:
     """The least seconds of training between two checkpoints of a run (``FTLIB_CHECKPOINT_SECONDS``, default
     60; ``0``: after every epoch). An interrupted run loses at most this much work; a run of short epochs
     does not spend its time writing checkpoints (an SNN checkpoint holds every epoch's weights)."""
+    from .errors import ParameterError
+
     env = os.environ.get("FTLIB_CHECKPOINT_SECONDS", "").strip()
     if not env:
         return 60.0
+    bad = ParameterError(f"FTLIB_CHECKPOINT_SECONDS={env!r}: expected a number of seconds >= 0 (0: every epoch)")
     try:
         value = float(env)
     except ValueError:
-        value = -1.0
-    if not value >= 0:
-        from .errors import ParameterError
-
-        raise ParameterError(f"FTLIB_CHECKPOINT_SECONDS={env!r}: expected a number of seconds >= 0 (0: every epoch)")
+        raise bad from None
+    if not value >= 0:  # also NaN
+        raise bad
     return value
 
 
